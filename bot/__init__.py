@@ -1,0 +1,50 @@
+"""The resident-facing side of Pufa: the app factory, webhook, dialogue, API and web chat."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+from flask.logging import default_handler
+
+from bot import schema as bot_schema
+from bot.config import defaults
+from knowledge import db
+from knowledge import schema as knowledge_schema
+from knowledge.seed import seed_if_empty
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the Pufa web app.
+
+    Configuration, each overriding the last: the defaults in ``bot.config``,
+    ``instance/config.py`` if present, ``PUFA_*`` environment variables, then ``config``.
+    """
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(defaults(app.instance_path))
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("PUFA")
+    if config:
+        app.config.update(config)
+    # One log format for Flask's and our own loggers (gunicorn's error log captures stderr).
+    app.logger.removeHandler(default_handler)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    db.init_app(
+        app,
+        [knowledge_schema.migrations, bot_schema.migrations],
+        on_ready=seed_if_empty if app.config["SEED_ON_START"] else None,
+    )
+
+    from bot import api, chat, errors, webhook
+    from knowledge import cli
+
+    errors.init_app(app)
+    app.register_blueprint(webhook.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(chat.bp)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,36 @@
+"""Default settings. Override them in instance/config.py or with PUFA_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+
+def defaults(instance_path: str) -> dict[str, Any]:
+    """The configuration Pufa runs with when nothing else is set."""
+    return {
+        # SQLite file; created with its folder on first start.
+        "DATABASE": os.path.join(instance_path, "pufa.sqlite3"),
+        # Seconds a request waits for another writer before giving up.
+        "DATABASE_BUSY_TIMEOUT": 5.0,
+        # Signs staff sessions; set a long random value in production.
+        "SECRET_KEY": "dev-only-change-me",
+        # WeChat Official Account link (公众号后台 → 设置与开发 → 基本配置).
+        "WECHAT_TOKEN": "pufa-dev-token",
+        "WECHAT_APP_ID": "",
+        "WECHAT_APP_SECRET": "",
+        "WECHAT_AES_KEY": "",
+        # WeChat API server; tests and the demo point it at a local stand-in.
+        "WECHAT_API_BASE": "https://api.weixin.qq.com",
+        # Requests whose timestamp is further than this from now (seconds) are refused.
+        "WECHAT_TIMESTAMP_WINDOW": 600,
+        # Largest webhook body accepted (bytes).
+        "WECHAT_MAX_BODY": 64 * 1024,
+        # Server-side time budget for a webhook reply (seconds) before a holding reply.
+        "REPLY_DEADLINE": 1.0,
+        # How long a resident's pending choices / "更多" pages stay valid (seconds).
+        "DIALOGUE_STATE_TTL": 600,
+        # Load knowledge/content into an empty database on start.
+        "SEED_ON_START": True,
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+    }

@@ -1,0 +1,38 @@
+"""Per-resident dialogue state (pending choices, the rest of a long answer, the last answer).
+
+It lives in the database so every worker sees it, and it expires: a "2" sent an hour
+after a list of choices is a new question, not a selection.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from sqlite_utils import Database
+
+from knowledge.db import write
+
+
+def load_state(db: Database, user: str) -> dict[str, Any]:
+    """The resident's state, or an empty one if there is none or it has expired."""
+    row = db.execute(
+        "SELECT state, expires_at FROM conversations WHERE user = ?", [user]
+    ).fetchone()
+    if row is None or row[1] < time.time():
+        return {}
+    return json.loads(row[0])
+
+
+def save_state(db: Database, user: str, state: dict[str, Any], ttl_seconds: float) -> None:
+    """Replace the resident's state; it expires ``ttl_seconds`` from now."""
+    with write(db):
+        db["conversations"].upsert(
+            {
+                "user": user,
+                "state": json.dumps(state, ensure_ascii=False),
+                "expires_at": time.time() + ttl_seconds,
+            },
+            pk="user",
+        )

@@ -1,0 +1,228 @@
+"""One message in, one reply out — the single dialogue behind the webhook, the API and the web chat.
+
+A reply is one of: an **answer** (an entry, an article, the rest of a long answer), numbered
+**choices** (several entries fit, or a topic's common questions), a **fallback** (no answer
+Pufa trusts: say so and name a person), a **welcome** or **help**; or no reply at all
+(events that need none, to which WeChat gets "success").
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlite_utils import Database
+
+from bot import texts
+from bot.conversation import load_state, save_state
+from bot.paging import paginate
+from knowledge.entries import Entry, parse_law_ref
+from knowledge.laws import answer_article_ask, article_for_ref, format_articles
+from knowledge.matcher import MatchIndex
+from knowledge.settings import get_settings, render_placeholders
+from knowledge.store import entries_by_topic, get_entry
+from knowledge.topics import TOPICS, topic_by_name_or_key, topic_name
+from knowledge.unanswered import log_unanswered
+
+log = logging.getLogger(__name__)
+
+ReplyKind = Literal["answer", "choices", "fallback", "welcome", "help"]
+MAX_TOPIC_CHOICES = 9
+_CHINESE_ORDINALS = "一二三四五六七八九"
+_CHOICE = re.compile(r"^(?:第|选)?([1-9一二三四五六七八九])(?:个|条|项|号)?$")
+_NOISE = re.compile(r"[\s，。！？、,.!?~～“”\"'：:]+")
+_HELP_WORDS = {"帮助", "菜单", "help", "?", "？", "主题", "目录", "功能"}
+_HUMAN_WORDS = {"人工", "转人工", "人工服务", "人工客服", "找人", "真人", "客服"}
+_GREETINGS = {"你好", "您好", "hi", "hello", "在吗", "在不在", "有人吗", "嗨"}
+_MORE_WORDS = {"更多", "继续", "下一页", "接着说", "还有呢"}
+_ORIGINAL_WORDS = {"原文", "法条原文", "看原文", "查看原文", "法条"}
+
+
+@dataclass
+class Incoming:
+    """A message from a resident, whatever channel it came through."""
+
+    user: str
+    text: str = ""
+    event: str = ""
+    event_key: str = ""
+    media: str = ""  # the WeChat MsgType for images, locations, links, videos …
+
+
+@dataclass
+class Reply:
+    """What Pufa says back, with what the API reports about how it decided."""
+
+    kind: ReplyKind
+    text: str
+    entry_id: int | None = None
+    score: float | None = None
+    choices: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _compact(text: str) -> str:
+    return _NOISE.sub("", unicodedata.normalize("NFKC", text).lower())
+
+
+def _cite(law_refs: list[str]) -> str:
+    by_law: dict[str, list[str]] = {}
+    for ref in law_refs:
+        law, number = parse_law_ref(ref)
+        by_law.setdefault(law, []).append(f"第{number}条")
+    return "；".join(f"《{law}》{'、'.join(numbers)}" for law, numbers in by_law.items())
+
+
+def render_entry(entry: Entry, settings: dict[str, str]) -> str:
+    """An entry's answer as residents read it: placeholders filled, the law cited."""
+    text = render_placeholders(entry.answer, settings).strip()
+    if entry.law_refs:
+        text += f"\n\n法律依据：{_cite(entry.law_refs)}\n（回复“原文”查看法条原文）"
+    return text
+
+
+class Dialogue:
+    """Turns one resident message into one reply, reading and saving the resident's state."""
+
+    def __init__(self, db: Database, index: MatchIndex, state_ttl: float = 600.0):
+        self.db = db
+        self.index = index
+        self.state_ttl = state_ttl
+        self.settings = get_settings(db)
+
+    def respond(self, message: Incoming) -> Reply | None:
+        """The reply to ``message``, or None when WeChat should just get "success"."""
+        if message.event:
+            return self._respond_to_event(message)
+        if message.media:
+            return Reply("help", texts.unsupported_media_text())
+        return self.respond_to_text(message.user, message.text)
+
+    def _respond_to_event(self, message: Incoming) -> Reply | None:
+        event = message.event.lower()
+        if event == "subscribe":
+            return Reply("welcome", texts.welcome_text(self.settings))
+        if event == "click":
+            key = message.event_key.strip()
+            topic = topic_by_name_or_key(key.removeprefix("TOPIC_").lower())
+            if topic is not None:
+                reply = self._topic_list(topic)
+                choice_ids = [c["entry_id"] for c in reply.choices]
+                save_state(self.db, message.user, {"choices": choice_ids}, self.state_ttl)
+                return reply
+            if key.upper() in {"HELP", "MENU"}:
+                return Reply("help", texts.help_text())
+            if key.upper() == "HUMAN":
+                return Reply("help", texts.human_text(self.settings))
+            log.warning("menu click with unknown key %r", key)
+            return Reply("help", texts.help_text())
+        return None
+
+    def respond_to_text(self, user: str, text: str) -> Reply:
+        """The reply to a text (or recognised voice) message from ``user``."""
+        state = load_state(self.db, user)
+        reply, new_state = self._decide(user, text, state)
+        pages = paginate(reply.text)
+        reply.text = pages[0]
+        if len(pages) > 1:
+            new_state["more"] = pages[1:]
+        if new_state or state:
+            save_state(self.db, user, new_state, self.state_ttl)
+        return reply
+
+    def _decide(self, user: str, text: str, state: dict[str, Any]) -> tuple[Reply, dict]:
+        compact = _compact(text)
+        carried = {"last_refs": state["last_refs"]} if "last_refs" in state else {}
+        if not compact:
+            return Reply("help", texts.help_text()), carried
+        if compact in _MORE_WORDS:
+            return self._more(state, carried)
+        if compact in _ORIGINAL_WORDS and state.get("last_refs"):
+            articles = [a for a in map(article_for_ref, state["last_refs"]) if a is not None]
+            return Reply("answer", format_articles(articles)), carried
+        choice = _CHOICE.match(compact)
+        if choice and state.get("choices"):
+            return self._select(choice[1], state, carried)
+        if compact in _HELP_WORDS:
+            return Reply("help", texts.help_text()), carried
+        if compact in _HUMAN_WORDS:
+            return Reply("help", texts.human_text(self.settings)), carried
+        if compact in _GREETINGS:
+            return Reply("welcome", texts.welcome_text(self.settings)), carried
+        topic = topic_by_name_or_key(compact)
+        if topic is not None:
+            reply = self._topic_list(topic)
+            return reply, {"choices": [c["entry_id"] for c in reply.choices]}
+        article = answer_article_ask(text)
+        if article is not None:
+            return Reply("answer", article), carried
+        return self._match(user, text, carried)
+
+    def _more(self, state: dict[str, Any], carried: dict) -> tuple[Reply, dict]:
+        pages = state.get("more") or []
+        if not pages:
+            return Reply("help", "没有更多内容了。您可以继续提问，或回复“菜单”查看主题。"), carried
+        new_state = {**carried}
+        if len(pages) > 1:
+            new_state["more"] = pages[1:]
+        return Reply("answer", pages[0]), new_state
+
+    def _select(self, ordinal: str, state: dict[str, Any], carried: dict) -> tuple[Reply, dict]:
+        number = int(ordinal) if ordinal.isdigit() else _CHINESE_ORDINALS.index(ordinal) + 1
+        ids: list[int] = state["choices"]
+        if number > len(ids):
+            return Reply("choices", f"请回复1到{len(ids)}之间的序号，或者直接说出您的问题。"), state
+        entry = get_entry(self.db, ids[number - 1])
+        if entry is None or entry.status != "published":
+            return Reply("fallback", texts.fallback_text(self.settings)), carried
+        return self._answer(entry, None)
+
+    def _answer(self, entry: Entry, score: float | None) -> tuple[Reply, dict]:
+        reply = Reply("answer", render_entry(entry, self.settings), entry.id, score)
+        return reply, {"last_refs": entry.law_refs} if entry.law_refs else {}
+
+    def _topic_list(self, topic: str) -> Reply:
+        entries = entries_by_topic(self.db, topic)[:MAX_TOPIC_CHOICES]
+        if not entries:
+            return Reply(
+                "help", f"“{topic_name(topic)}”方面的问题还在整理中。\n\n{texts.help_text()}"
+            )
+        choices = [
+            {"n": n, "entry_id": entry.id, "question": entry.question}
+            for n, entry in enumerate(entries, start=1)
+        ]
+        text = texts.choices_text(
+            [entry.question for entry in entries], f"“{TOPICS[topic]}”常见问题："
+        )
+        return Reply("choices", text, choices=choices)
+
+    def _match(self, user: str, text: str, carried: dict) -> tuple[Reply, dict]:
+        match = self.index.match(text)
+        top = [
+            {"entry_id": c.entry_id, "question": c.question, "score": c.score}
+            for c in match.candidates
+        ]
+        best = match.best
+        if match.band == "answer" and best is not None:
+            entry = get_entry(self.db, best.entry_id)
+            if entry is not None and entry.status == "published":
+                return self._answer(entry, best.score)
+        if match.band == "choices":
+            log_unanswered(self.db, text, "choices", user, top)
+            choices = [{"n": n, **c} for n, c in enumerate(top, start=1)]
+            for choice in choices:
+                choice.pop("score")
+            reply = Reply(
+                "choices",
+                texts.choices_text(
+                    [c["question"] for c in choices], "您想问的是不是下面这些问题？"
+                ),
+                score=best.score if best else None,
+                choices=choices,
+            )
+            return reply, {**carried, "choices": [c["entry_id"] for c in choices]}
+        log_unanswered(self.db, text, "fallback", user, top)
+        score = best.score if best else None
+        return Reply("fallback", texts.fallback_text(self.settings), score=score), carried

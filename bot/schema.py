@@ -1,0 +1,16 @@
+"""The bot's tables: the record of answered WeChat messages and each resident's dialogue state."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("bot")
+
+
+@migrations()
+def create_dialogue_tables(db: Database) -> None:
+    """Processed messages (dedup across workers) and per-resident conversation state."""
+    db["processed_messages"].create({"key": str, "reply": str, "created_at": float}, pk="key")
+    db["processed_messages"].create_index(["created_at"])
+    db["conversations"].create({"user": str, "state": str, "expires_at": float}, pk="user")

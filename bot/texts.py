@@ -1,0 +1,64 @@
+"""The fixed texts residents read: welcome, help, fallback and polite replies."""
+
+from __future__ import annotations
+
+from knowledge.settings import setting_text
+from knowledge.topics import TOPICS
+
+
+def topic_menu() -> str:
+    """The topic list, one per line, as residents see it in the welcome and help texts."""
+    return "\n".join(f"· {name}" for name in TOPICS.values())
+
+
+def welcome_text(settings: dict[str, str]) -> str:
+    """What a new follower reads: who answers, what it knows, how to ask."""
+    return (
+        f"您好，欢迎关注{setting_text(settings, '公众号名称')}！我是普法小助手，"
+        "可以用大白话回答您身边的法律问题，并告诉您依据的是哪条法律。\n\n"
+        f"我能解答这些方面的问题：\n{topic_menu()}\n\n"
+        "直接发文字或语音提问就行，比如“离婚冷静期多久”“接到自称公安的电话让转账怎么办”。"
+        "也可以查法条，比如“民法典第1079条”。\n\n"
+        "回复“菜单”查看主题，回复“人工”找人帮忙。"
+    )
+
+
+def help_text() -> str:
+    """How to use Pufa, answered to 帮助 / 菜单."""
+    return (
+        "怎么用：直接用文字或语音把问题说出来，越具体越好。\n\n"
+        f"可以问这些方面：\n{topic_menu()}\n\n"
+        "回复上面的主题名（如“防范诈骗”）查看常见问题；"
+        "查法条请发“民法典第1079条”；回复“人工”找人帮忙。"
+    )
+
+
+def human_text(settings: dict[str, str]) -> str:
+    """How to reach a person, answered to 人工 and included in every fallback."""
+    return (
+        "需要人工帮助，可以：\n"
+        "· 拨打12348公共法律服务热线，免费法律咨询\n"
+        f"· 联系管委会：{setting_text(settings, '办公室电话')}\n"
+        f"· 免费人民调解：{setting_text(settings, '调解中心电话')}\n"
+        "遇到诈骗、人身危险请立即拨打110。"
+    )
+
+
+def fallback_text(settings: dict[str, str]) -> str:
+    """What residents read when Pufa has no answer it trusts."""
+    return (
+        "抱歉，这个问题我还答不好，怕说错耽误您的事。\n\n"
+        f"我能解答：{'、'.join(TOPICS.values())}方面的常见问题，"
+        "您可以换个说法再问，或回复“菜单”查看。\n\n" + human_text(settings)
+    )
+
+
+def unsupported_media_text() -> str:
+    """The polite reply to images, locations, links and videos."""
+    return "收到啦！不过我暂时只能看懂文字和语音。请用文字或语音把您的问题说一下，我来帮您查。"
+
+
+def choices_text(questions: list[str], intro: str) -> str:
+    """A numbered list of questions and how to pick one."""
+    lines = [f"{n}. {question}" for n, question in enumerate(questions, start=1)]
+    return f"{intro}\n" + "\n".join(lines) + "\n\n请回复序号（如“1”）查看答案。"

@@ -1,0 +1,1 @@
+"""The curated knowledge: entries, settings, synonyms, the law corpus and the matcher."""

@@ -1,0 +1,104 @@
+"""What a Q&A entry is, and how a record from staff or a file is checked before it is stored."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from knowledge.topics import TOPICS
+
+STATUSES = ("draft", "in_review", "published", "archived")
+LAW_REF = re.compile(
+    r"^(?P<law>民法典|反电信网络诈骗法|反有组织犯罪法|国家安全法)第(?P<article>\d+)条$"
+)
+MAX_QUESTION_CHARS = 200
+MAX_ANSWER_CHARS = 3000
+
+
+@dataclass
+class Entry:
+    """One Q&A entry as residents see it once it is published."""
+
+    id: int | None
+    topic: str
+    question: str
+    answer: str
+    alternates: list[str] = field(default_factory=list)
+    law_refs: list[str] = field(default_factory=list)
+    keywords: list[str] = field(default_factory=list)
+    status: str = "draft"
+    version: int = 1
+    updated_by: str | None = None
+    updated_at: str | None = None
+
+    def phrasings(self) -> list[str]:
+        """The standard question followed by every alternate phrasing."""
+        return [self.question, *self.alternates]
+
+
+class EntryError(ValueError):
+    """A record that cannot become an entry; ``field`` names what is wrong."""
+
+    def __init__(self, field_name: str, message: str):
+        super().__init__(f"{field_name}: {message}")
+        self.field = field_name
+        self.message = message
+
+
+def _string_list(value: Any, field_name: str) -> list[str]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        # CSV cells and form fields hold one item per line.
+        value = value.splitlines()
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise EntryError(field_name, "应为文字列表")
+    return [item.strip() for item in value if item.strip()]
+
+
+def _required_text(record: dict[str, Any], field_name: str, limit: int) -> str:
+    value = record.get(field_name)
+    if not isinstance(value, str) or not value.strip():
+        raise EntryError(field_name, "不能为空")
+    value = value.strip()
+    if len(value) > limit:
+        raise EntryError(field_name, f"太长（{len(value)}字，最多{limit}字）")
+    return value
+
+
+def entry_from_record(record: dict[str, Any], default_status: str = "draft") -> Entry:
+    """Check a record (from a file, a form or the API) and turn it into an :class:`Entry`.
+
+    Raises :class:`EntryError` naming the first field that is wrong.
+    """
+    if not isinstance(record, dict):
+        raise EntryError("record", "应为一个对象（键值对）")
+    topic = record.get("topic")
+    if topic not in TOPICS:
+        raise EntryError("topic", f"未知主题 {topic!r}，可选：{', '.join(TOPICS)}")
+    status = record.get("status") or default_status
+    if status not in STATUSES:
+        raise EntryError("status", f"未知状态 {status!r}，可选：{', '.join(STATUSES)}")
+    law_refs = _string_list(record.get("law_refs"), "law_refs")
+    for ref in law_refs:
+        if not LAW_REF.match(ref):
+            raise EntryError("law_refs", f"格式应如“民法典第1079条”：{ref!r}")
+    return Entry(
+        id=record.get("id") if isinstance(record.get("id"), int) else None,
+        topic=topic,
+        question=_required_text(record, "question", MAX_QUESTION_CHARS),
+        answer=_required_text(record, "answer", MAX_ANSWER_CHARS),
+        alternates=_string_list(record.get("alternates"), "alternates"),
+        law_refs=law_refs,
+        keywords=_string_list(record.get("keywords"), "keywords"),
+        status=status,
+    )
+
+
+def parse_law_ref(ref: str) -> tuple[str, int]:
+    """Split "民法典第1079条" into ("民法典", 1079)."""
+    match = LAW_REF.match(ref)
+    if match is None:
+        raise EntryError("law_refs", f"格式应如“民法典第1079条”：{ref!r}")
+    return match["law"], int(match["article"])

@@ -1,0 +1,263 @@
+"""Find the published entry a resident's message asks about — or admit there is none.
+
+Every phrasing of every entry (standard question and alternates) is normalised and cut
+into features: characters, character pairs, and pairs of syllable readings (so a
+homophone typo still shares features with the right word). Features are weighted by
+rarity (idf) and stored as numpy postings lists, so scoring all phrasings of 100,000
+entries is one ``np.bincount`` over the postings of the query's features. The best few
+entries are then re-scored with rapidfuzz against their closest phrasing, and the
+result falls into one of three bands:
+
+- **answer**: one entry scores high and clearly ahead of the runner-up;
+- **choices**: something fits, but not clearly enough — offer the top 3;
+- **fallback**: nothing fits well enough; say so and name a person to ask.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from rapidfuzz import fuzz
+from rapidfuzz.distance import Indel
+from sqlite_utils import Database
+
+from knowledge.entries import Entry
+from knowledge.normalize import SynonymFolder, char_reading, clean_text
+from knowledge.store import content_generation, published_entries
+from knowledge.synonyms import synonym_groups
+
+Band = Literal["answer", "choices", "fallback"]
+
+_CP_BITS = 21
+_BIGRAM = 1 << 42
+_SYLLABLE_BIGRAM = 2 << 42
+_TABLE_SIZE = 0x30000
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Where the bands start; calibrated on the labeled set in tests/ (see README)."""
+
+    answer: float = 0.55
+    margin: float = 0.08
+    choices: float = 0.32
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An entry that may be what the resident means, with its score (0–1)."""
+
+    entry_id: int
+    question: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Match:
+    """The matcher's verdict on one message: its band and the best candidates, best first."""
+
+    band: Band
+    candidates: tuple[Candidate, ...]
+
+    @property
+    def best(self) -> Candidate | None:
+        """The top candidate, if any."""
+        return self.candidates[0] if self.candidates else None
+
+
+def _syllable_table() -> np.ndarray:
+    """Map every code point to an id shared by characters that read alike."""
+    table = np.arange(_TABLE_SIZE, dtype=np.int64)
+    syllable_ids: dict[str, int] = {}
+    for cp in range(0x3400, 0xA000):
+        reading = char_reading(chr(cp))
+        if reading != chr(cp):
+            table[cp] = _TABLE_SIZE + syllable_ids.setdefault(reading, len(syllable_ids))
+    return table
+
+
+_SYLLABLES: np.ndarray | None = None
+_SYLLABLES_LOCK = threading.Lock()
+
+
+def _syllables() -> np.ndarray:
+    global _SYLLABLES
+    with _SYLLABLES_LOCK:
+        if _SYLLABLES is None:
+            _SYLLABLES = _syllable_table()
+    return _SYLLABLES
+
+
+def _feature_codes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """All features of ``texts`` as (row, code) arrays; duplicates within a row remain."""
+    lengths = np.fromiter((len(text) for text in texts), dtype=np.int64, count=len(texts))
+    joined = "".join(texts)
+    cps = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+    cps = np.minimum(cps, _TABLE_SIZE - 1)
+    rows = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+    same_row = rows[:-1] == rows[1:]
+    syllables = _syllables()[cps]
+    left, right = cps[:-1][same_row], cps[1:][same_row]
+    sleft, sright = syllables[:-1][same_row], syllables[1:][same_row]
+    pair_rows = rows[:-1][same_row]
+    codes = np.concatenate(
+        [
+            cps,
+            _BIGRAM | (left << _CP_BITS) | right,
+            _SYLLABLE_BIGRAM | (sleft << _CP_BITS) | sright,
+        ]
+    )
+    return np.concatenate([rows, pair_rows, pair_rows]), codes
+
+
+class MatchIndex:
+    """An in-memory index over the phrasings of a set of published entries."""
+
+    def __init__(
+        self,
+        entries: Sequence[Entry],
+        synonyms: Sequence[list[str]] = (),
+        thresholds: Thresholds | None = None,
+        generation: int = 0,
+    ):
+        self.thresholds = thresholds or Thresholds()
+        self.generation = generation
+        self.folder = SynonymFolder(synonyms)
+        self.questions: dict[int, str] = {}
+        texts: list[str] = []
+        row_entry: list[int] = []
+        for entry in entries:
+            assert entry.id is not None
+            self.questions[entry.id] = entry.question
+            for phrasing in dict.fromkeys(self.prepare(p) for p in entry.phrasings()):
+                if phrasing:
+                    texts.append(phrasing)
+                    row_entry.append(entry.id)
+        self.texts = texts
+        self.row_entry = np.asarray(row_entry, dtype=np.int64)
+        self._build(texts)
+
+    def prepare(self, text: str) -> str:
+        """Normalise text and fold synonyms — what both phrasings and queries go through."""
+        return self.folder.fold(clean_text(text))
+
+    def _build(self, texts: list[str]) -> None:
+        n_rows = len(texts)
+        if n_rows == 0:
+            self.vocab = np.zeros(0, dtype=np.int64)
+            self.idf = np.zeros(0)
+            self.indptr = np.zeros(1, dtype=np.int64)
+            self.postings = np.zeros(0, dtype=np.int64)
+            self.row_weight = np.zeros(0)
+            return
+        rows, codes = _feature_codes(texts)
+        self.vocab, feature = np.unique(codes, return_inverse=True)
+        # One (row, feature) pair per feature present in a row: binary weights.
+        pairs = np.unique(rows * len(self.vocab) + feature)
+        pair_rows, pair_features = np.divmod(pairs, len(self.vocab))
+        df = np.bincount(pair_features, minlength=len(self.vocab))
+        self.idf = np.log1p(n_rows / df)
+        order = np.argsort(pair_features, kind="stable")
+        self.postings = pair_rows[order]
+        self.indptr = np.concatenate([[0], np.cumsum(df)])
+        self.row_weight = np.bincount(pair_rows, weights=self.idf[pair_features], minlength=n_rows)
+
+    def __len__(self) -> int:
+        return len(self.questions)
+
+    def _overlap_scores(self, query: str) -> np.ndarray | None:
+        """Per phrasing: rare-feature overlap with the query, normalised to 0–1."""
+        if not query or len(self.vocab) == 0:
+            return None
+        _rows, codes = _feature_codes([query])
+        codes = np.unique(codes)
+        slots = np.minimum(np.searchsorted(self.vocab, codes), len(self.vocab) - 1)
+        known = slots[self.vocab[slots] == codes]
+        if len(known) == 0:
+            return None
+        starts, ends = self.indptr[known], self.indptr[known + 1]
+        hit_rows = np.concatenate([self.postings[s:e] for s, e in zip(starts, ends, strict=True)])
+        hit_weights = np.repeat(self.idf[known], ends - starts)
+        shared = np.bincount(hit_rows, weights=hit_weights, minlength=len(self.texts))
+        # Query weight counts unknown features too, at the highest idf: a message full of
+        # words the knowledge base never uses is not a close match.
+        unknown = len(codes) - len(known)
+        query_weight = self.idf[known].sum() + unknown * float(np.log1p(len(self.texts)))
+        alpha = 0.6
+        return shared / (np.power(self.row_weight, alpha) * query_weight ** (1 - alpha))
+
+    def rank(self, text: str, limit: int = 3) -> list[Candidate]:
+        """The ``limit`` best entries for ``text``, best first (empty if nothing overlaps)."""
+        query = self.prepare(text)
+        overlap = self._overlap_scores(query)
+        if overlap is None:
+            return []
+        pool = min(len(overlap), 48)
+        top_rows = np.argpartition(-overlap, pool - 1)[:pool]
+        best: dict[int, float] = {}
+        for row in top_rows[np.argsort(-overlap[top_rows])]:
+            if overlap[row] <= 0:
+                break
+            entry_id = int(self.row_entry[row])
+            similarity = _string_similarity(query, self.texts[row])
+            score = 0.7 * float(overlap[row]) + 0.3 * similarity
+            if score > best.get(entry_id, -1.0):
+                best[entry_id] = score
+        ranked = sorted(best.items(), key=lambda item: -item[1])[:limit]
+        return [
+            Candidate(entry_id, self.questions[entry_id], round(min(score, 1.0), 4))
+            for entry_id, score in ranked
+        ]
+
+    def match(self, text: str) -> Match:
+        """Rank ``text`` and decide its band from the calibrated thresholds."""
+        candidates = tuple(self.rank(text, limit=3))
+        return Match(band_for(candidates, self.thresholds), candidates)
+
+
+def _string_similarity(query: str, phrasing: str) -> float:
+    """How alike two normalised texts read (0–1), lenient to a longer message around it."""
+    whole = Indel.normalized_similarity(query, phrasing)
+    if len(query) > len(phrasing) * 1.5:
+        return max(whole, 0.9 * fuzz.partial_ratio(phrasing, query) / 100)
+    return whole
+
+
+def band_for(candidates: Sequence[Candidate], thresholds: Thresholds) -> Band:
+    """Answer only when the best is high and clearly ahead; choices when it is plausible."""
+    if not candidates or candidates[0].score < thresholds.choices:
+        return "fallback"
+    runner_up = candidates[1].score if len(candidates) > 1 else 0.0
+    if candidates[0].score >= thresholds.answer and (
+        candidates[0].score - runner_up >= thresholds.margin
+    ):
+        return "answer"
+    return "choices"
+
+
+_CACHE: dict[str, MatchIndex] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def current_index(db: Database, key: str) -> MatchIndex:
+    """This process's index for the database at ``key`` (its path), kept fresh.
+
+    The index is rebuilt when published content changed anywhere.
+
+    Every worker checks the content generation counter (one indexed read) per call, so
+    an edit published through one worker reaches all of them on their next message.
+    """
+    generation = content_generation(db)
+    index = _CACHE.get(key)
+    if index is not None and index.generation == generation:
+        return index
+    with _CACHE_LOCK:
+        index = _CACHE.get(key)
+        if index is None or index.generation != generation:
+            index = MatchIndex(published_entries(db), synonym_groups(db), generation=generation)
+            _CACHE[key] = index
+    return index

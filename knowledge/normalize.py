@@ -1,0 +1,120 @@
+"""Turn what a resident typed (or said) into the canonical text the matcher compares.
+
+Traditional → simplified (OpenCC), full-width → half-width (NFKC), lower case, common
+variant spellings, no punctuation or filler words, synonyms folded to one word; and a
+syllable reading of each character (pypinyin's character table) so that homophone
+typos such as 离婚冷净期 or 遗瞩 read the same as what was meant.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from functools import lru_cache
+
+import opencc
+from pypinyin.pinyin_dict import pinyin_dict
+
+_T2S = opencc.OpenCC("t2s")
+
+# OpenCC keeps some traditional-era variants that residents and our content spell differently.
+_VARIANTS = {"转帐": "转账", "帐户": "账户", "帐号": "账号", "借帐": "借账", "欠帐": "欠账"}
+
+# Polite openings and sentence tails that carry no meaning for matching.
+_FILLERS = sorted(
+    [
+        "请问一下",
+        "请问",
+        "我想问一下",
+        "我想问问",
+        "我想问",
+        "想问一下",
+        "想咨询一下",
+        "咨询一下",
+        "我想咨询",
+        "问一下",
+        "你好",
+        "您好",
+        "麻烦问下",
+        "麻烦问一下",
+        "谢谢",
+        "打扰了",
+        "怎么办啊",
+        "怎么办呀",
+        "该怎么办",
+        "怎么办",
+        "咋办",
+        "咋整",
+        "怎么弄",
+        "如何是好",
+        "求助",
+        "急急急",
+        "在线等",
+        "帮帮忙",
+    ],
+    key=len,
+    reverse=True,
+)
+_FILLER_RE = re.compile("|".join(map(re.escape, _FILLERS)))
+# Everything that is not a letter, digit or CJK character is punctuation to us.
+_NOT_WORD = re.compile(r"[^0-9a-z\u3400-\u9fff]+")
+_TAIL_PARTICLES = re.compile(r"[啊呀呢吧哦嘛么吗哈]+$")
+
+# Polyphonic characters whose legal-domain reading differs from the table's first one.
+_READING_OVERRIDES = {"还": "huan", "重": "zhong", "行": "xing", "长": "chang", "传": "chuan"}
+
+
+def to_simplified(text: str) -> str:
+    """Traditional → simplified, full-width → half-width, lower case, variant spellings fixed."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = _T2S.convert(text)
+    for variant, standard in _VARIANTS.items():
+        text = text.replace(variant, standard)
+    return text
+
+
+def clean_text(text: str) -> str:
+    """The simplified text without punctuation, spaces or filler words."""
+    text = _NOT_WORD.sub("", to_simplified(text))
+    stripped = _TAIL_PARTICLES.sub("", _FILLER_RE.sub("", text))
+    # A message that is nothing but filler ("你好") keeps its words.
+    return stripped or text
+
+
+class SynonymFolder:
+    """Replaces every word of a synonym group by the group's first word, longest match first."""
+
+    def __init__(self, groups: Iterable[list[str]]):
+        self._canonical: dict[str, str] = {}
+        for group in groups:
+            words = [clean_text(word) for word in group]
+            words = [word for word in words if word]
+            for word in words[1:]:
+                if word != words[0]:
+                    self._canonical.setdefault(word, words[0])
+        keys = sorted(self._canonical, key=len, reverse=True)
+        self._pattern = re.compile("|".join(map(re.escape, keys))) if keys else None
+
+    def fold(self, text: str) -> str:
+        """``text`` with each synonym replaced by its canonical word."""
+        if self._pattern is None:
+            return text
+        return self._pattern.sub(lambda match: self._canonical[match[0]], text)
+
+
+@lru_cache(maxsize=65536)
+def char_reading(char: str) -> str:
+    """The toneless syllable of one character (the character itself if it has none)."""
+    if char in _READING_OVERRIDES:
+        return _READING_OVERRIDES[char]
+    readings = pinyin_dict.get(ord(char))
+    if not readings:
+        return char
+    first = unicodedata.normalize("NFD", readings.split(",")[0])
+    return "".join(c for c in first if not unicodedata.combining(c)).replace("ü", "v")
+
+
+def readings(text: str) -> list[str]:
+    """The syllable reading of each character of ``text``."""
+    return [char_reading(char) for char in text]

@@ -1,0 +1,58 @@
+"""The knowledge tables, as sqlite-utils migrations applied at start-up."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("knowledge")
+
+
+@migrations()
+def create_entries(db: Database) -> None:
+    """Entries, every version of each, site settings, synonyms and a generation counter."""
+    entry_columns = {
+        "topic": str,
+        "question": str,
+        "alternates": str,
+        "answer": str,
+        "law_refs": str,
+        "keywords": str,
+        "status": str,
+        "version": int,
+    }
+    db["entries"].create(
+        {"id": int, **entry_columns, "created_at": str, "updated_by": str, "updated_at": str},
+        pk="id",
+        not_null={"topic", "question", "answer", "status", "version"},
+    )
+    db["entries"].create_index(["status"])
+    db["entry_versions"].create(
+        {"id": int, "entry_id": int, **entry_columns, "changed_by": str, "changed_at": str},
+        pk="id",
+        foreign_keys=[("entry_id", "entries", "id")],
+    )
+    db["entry_versions"].create_index(["entry_id", "version"], unique=True)
+    db["settings"].create(
+        {"key": str, "value": str, "updated_by": str, "updated_at": str}, pk="key"
+    )
+    db["synonym_groups"].create({"id": int, "words": str, "updated_at": str}, pk="id")
+    db["meta"].create({"key": str, "value": int}, pk="key")
+    db["meta"].insert({"key": "content_generation", "value": 0})
+
+
+@migrations()
+def create_unanswered(db: Database) -> None:
+    """What residents asked that Pufa could not answer directly (choices or fallback)."""
+    db["unanswered"].create(
+        {
+            "id": int,
+            "text": str,
+            "kind": str,
+            "user": str,
+            "asked_at": str,
+            "candidates": str,
+        },
+        pk="id",
+    )
+    db["unanswered"].create_index(["asked_at"])

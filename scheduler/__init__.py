@@ -1,0 +1,1 @@
+"""Legal publicity campaigns: the calendar, approval and exactly-once mass sends."""

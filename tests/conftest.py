@@ -1,0 +1,66 @@
+"""Shared fixtures: an app on a temporary SQLite file seeded with the shipped knowledge."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlite_utils import Database
+
+from bot import create_app
+from knowledge.db import connect
+
+TEST_CONFIG = {
+    "TESTING": True,
+    "SECRET_KEY": "test-secret",
+    "WECHAT_TOKEN": "test-token",
+    "WECHAT_APP_ID": "wx0000000000000000",
+    "WECHAT_APP_SECRET": "test-app-secret",
+    "WECHAT_AES_KEY": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+}
+
+
+@pytest.fixture(scope="session")
+def seeded_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database file migrated and seeded once per test session, copied by each test."""
+    path = tmp_path_factory.mktemp("template") / "seeded.sqlite3"
+    create_app({**TEST_CONFIG, "DATABASE": str(path)})
+    return path
+
+
+@pytest.fixture
+def database_path(tmp_path: Path, seeded_database: Path) -> Path:
+    """This test's own copy of the seeded database."""
+    path = tmp_path / "pufa.sqlite3"
+    shutil.copy(seeded_database, path)
+    return path
+
+
+@pytest.fixture
+def app(database_path: Path) -> Flask:
+    """The Pufa app on this test's database."""
+    return create_app({**TEST_CONFIG, "DATABASE": str(database_path)})
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client for ``app``."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    """A CLI runner for ``app``'s ``flask`` commands."""
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def db(database_path: Path, app: Flask) -> Iterator[Database]:
+    """A connection to this test's database (the app is already migrated)."""
+    database = connect(database_path)
+    yield database
+    database.close()
