@@ -38,14 +38,16 @@ def error_response(error: HTTPException) -> Response | tuple:
     code = error.code or 500
     message = _MESSAGES.get(code, error.name)
     detail = error.description if code < 500 and error.description else None
+    # Keep what the error says beyond its body (Allow on 405, Retry-After on 503 …).
+    headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
     if request.path.startswith("/wechat"):
-        return Response(message, status=code, mimetype="text/plain")
+        return Response(message, status=code, headers=headers, mimetype="text/plain")
     if _wants_json():
         body = {"error": message, "status": code}
         if detail and detail != error.__class__.description:
             body["detail"] = detail
-        return jsonify(body), code
-    return render_template_string(_PAGE, code=code, message=message), code
+        return jsonify(body), code, headers
+    return render_template_string(_PAGE, code=code, message=message), code, headers
 
 
 def unexpected_error(error: Exception) -> Response | tuple:

@@ -1,5 +1,171 @@
-"""The /wechat webhook (being written)."""
+"""The /wechat webhook: URL verification (GET) and residents' messages (POST).
 
-from flask import Blueprint
+A message goes: body size cap → signature (constant time) and timestamp window → safe
+XML parse → decrypt (safe and compatible modes, ``encrypt_type=aes``) → required fields →
+dedup claim → dialogue → text reply (encrypted in safe mode), all within REPLY_DEADLINE.
+If the database or the dialogue cannot make it in time, the resident gets a holding reply
+and the dialogue finishes in the background, its reply kept for WeChat's retries.
+
+Configuration: WECHAT_TOKEN, WECHAT_APP_ID, WECHAT_AES_KEY, WECHAT_TIMESTAMP_WINDOW
+(seconds; 0 turns the replay check off), WECHAT_MAX_BODY (bytes), REPLY_DEADLINE (seconds).
+https://developers.weixin.qq.com/doc/offiaccount/Basic_Information/Access_Overview.html
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, NoReturn
+
+from flask import Blueprint, abort, current_app, request
+from wechatpy.crypto import WeChatCrypto
+from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response
+
+from bot.wechat_message import InvalidMessage, check_message, dedup_key, to_incoming
+from bot.wechat_security import (
+    RejectedRequest,
+    check_timestamp_window,
+    decrypt_echostr,
+    decrypt_envelope,
+    encrypt_reply,
+    message_crypto,
+    parse_timestamp,
+    verify_signature,
+)
+from bot.wechat_reply import reply_once
+from bot.wechat_xml import InvalidXml, parse_message_xml, render_text_reply
 
 bp = Blueprint("webhook", __name__)
+log = logging.getLogger(__name__)
+
+#: Seconds of the deadline kept for rendering and encrypting the reply.
+RENDER_MARGIN = 0.05
+
+
+def _refuse(error: RejectedRequest) -> NoReturn:
+    log.warning("wechat %s refused (%d): %s", request.method, error.status, error.reason)
+    abort(error.status)
+
+
+def _crypto(config: dict[str, Any]) -> WeChatCrypto:
+    try:
+        return message_crypto(
+            config["WECHAT_TOKEN"], config["WECHAT_AES_KEY"], config["WECHAT_APP_ID"]
+        )
+    except ValueError as error:
+        log.error("wechat safe mode is misconfigured: %s", error)
+        abort(500)
+
+
+@bp.get("/wechat")
+def verify_url() -> Response:
+    """Answer WeChat's URL verification with the echostr (decrypted in safe mode).
+
+    403 for a missing or wrong signature or a timestamp outside the window, 400 for a
+    non-numeric timestamp, a missing echostr or one that does not decrypt.
+    """
+    config = current_app.config
+    args = request.args
+    timestamp = args.get("timestamp", "")
+    nonce = args.get("nonce", "")
+    echostr = args.get("echostr", "")
+    try:
+        seconds = parse_timestamp(timestamp)
+        if not echostr:
+            raise RejectedRequest(400, "missing echostr")
+        safe = bool(args.get("msg_signature")) and bool(config["WECHAT_AES_KEY"])
+        if safe:
+            token_parts = (config["WECHAT_TOKEN"], timestamp, nonce, echostr)
+            verify_signature("msg_signature", args.get("msg_signature"), *token_parts)
+        else:
+            token_parts = (config["WECHAT_TOKEN"], timestamp, nonce)
+            verify_signature("signature", args.get("signature"), *token_parts)
+        check_timestamp_window(seconds, config["WECHAT_TIMESTAMP_WINDOW"])
+        if safe:
+            echostr = decrypt_echostr(_crypto(config), echostr)
+    except RejectedRequest as error:
+        _refuse(error)
+    log.info("wechat URL verification answered (%s mode)", "safe" if safe else "plain")
+    return Response(echostr, mimetype="text/plain")
+
+
+@bp.post("/wechat")
+def receive_message() -> Response:
+    """Reply to a resident's message or event, in the mode it came in.
+
+    413 for a body over WECHAT_MAX_BODY; 403 for a bad signature or a replayed timestamp;
+    400 for malformed or forbidden XML, missing fields, an undecryptable message or one for
+    another AppID. Types Pufa does not handle, and messages needing no reply, get "success".
+    """
+    started = time.monotonic()
+    config = current_app.config
+    try:
+        body = _read_body(config["WECHAT_MAX_BODY"])
+        fields, crypto = _authentic_message(request.args, body, config)
+    except RejectedRequest as error:
+        _refuse(error)
+    incoming = to_incoming(fields)
+    if incoming is None:
+        log.info("wechat message of unhandled type %r: success", fields["MsgType"][:40])
+        return _success()
+    deadline = started + config["REPLY_DEADLINE"] - RENDER_MARGIN
+    text = reply_once(dedup_key(fields), incoming, deadline)
+    if not text:
+        return _success()
+    reply = render_text_reply(fields["FromUserName"], fields["ToUserName"], text)
+    if crypto is not None:
+        reply = encrypt_reply(crypto, reply)
+    return Response(reply, mimetype="application/xml")
+
+
+def _success() -> Response:
+    return Response("success", mimetype="text/plain")
+
+
+def _read_body(limit: int) -> bytes:
+    length = request.content_length
+    if length is not None and length > limit:
+        raise RejectedRequest(413, f"Content-Length {length} is over the {limit}-byte limit")
+    body = request.stream.read(limit + 1)
+    if len(body) > limit:
+        raise RejectedRequest(413, f"body is over the {limit}-byte limit")
+    return body
+
+
+def _authentic_message(
+    args: MultiDict[str, str], body: bytes, config: dict[str, Any]
+) -> tuple[dict[str, str], WeChatCrypto | None]:
+    """The checked message fields, and the crypto to answer with (None in plaintext mode)."""
+    timestamp = args.get("timestamp", "")
+    nonce = args.get("nonce", "")
+    seconds = parse_timestamp(timestamp)
+    encrypt_type = args.get("encrypt_type", "raw").lower()
+    if encrypt_type not in ("raw", "aes"):
+        raise RejectedRequest(400, f"unknown encrypt_type {encrypt_type[:20]!r}")
+    safe = encrypt_type == "aes"
+    signature = args.get("signature")
+    # Safe and compatible modes are signed by msg_signature; a signature sent too must hold.
+    if not safe or signature is not None:
+        verify_signature("signature", signature, config["WECHAT_TOKEN"], timestamp, nonce)
+    check_timestamp_window(seconds, config["WECHAT_TIMESTAMP_WINDOW"])
+    try:
+        envelope = parse_message_xml(body)
+    except InvalidXml as error:
+        raise RejectedRequest(400, str(error)) from error
+    crypto = None
+    fields = envelope
+    if safe:
+        if not config["WECHAT_AES_KEY"]:
+            raise RejectedRequest(400, "encrypt_type=aes but WECHAT_AES_KEY is not configured")
+        crypto = _crypto(config)
+        inner = decrypt_envelope(crypto, envelope, args.get("msg_signature"), timestamp, nonce)
+        try:
+            fields = parse_message_xml(inner)
+        except InvalidXml as error:
+            raise RejectedRequest(400, f"decrypted message: {error}") from error
+    try:
+        check_message(fields)
+    except InvalidMessage as error:
+        raise RejectedRequest(400, str(error)) from error
+    return fields, crypto

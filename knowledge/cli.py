@@ -2,20 +2,91 @@
 
 from __future__ import annotations
 
+import json
+import logging
+from pathlib import Path
+
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from knowledge.db import get_db
-from knowledge.store import count_entries
+from knowledge.entries import STATUSES
+from knowledge.evaluation import (
+    EvaluationError,
+    evaluate,
+    format_report,
+    read_labeled_file,
+    resolver_for,
+)
+from knowledge.exchange import ExchangeError, export_file, import_file
+from knowledge.matcher import current_index
+from knowledge.store import count_entries, published_entries
 
+log = logging.getLogger(__name__)
 kb = AppGroup("kb", help="知识库：导入、导出、评测。")
+_FILE = click.Path(dir_okay=False, path_type=Path)
 
 
 @kb.command("stats")
 def stats_command() -> None:
     """Print how many entries the knowledge base holds."""
     click.echo(f"{count_entries(get_db())} entries")
+
+
+@kb.command("import")
+@click.argument("path", type=_FILE)
+@click.option("--by", default="导入", show_default=True, help="记在版本记录里的导入人。")
+def import_command(path: Path, by: str) -> None:
+    """Import entries from a .json, .yaml/.yml or .csv file, all or nothing.
+
+    A record whose question matches an existing entry updates it as a new version;
+    other records become new entries (drafts unless the record names a status).
+    """
+    try:
+        result = import_file(get_db(), path, by)
+    except ExchangeError as error:
+        log.warning("import of %s refused: %s", path, error)
+        raise click.ClickException(str(error)) from None
+    click.echo(str(result))
+
+
+@kb.command("export")
+@click.argument("path", type=_FILE)
+@click.option("--status", type=click.Choice(STATUSES), help="只导出这一状态的条目。")
+def export_command(path: Path, status: str | None) -> None:
+    """Export entries to a .json, .yaml/.yml or .csv file (CSV opens in Excel)."""
+    try:
+        count = export_file(get_db(), path, status)
+    except ExchangeError as error:
+        log.warning("export to %s refused: %s", path, error)
+        raise click.ClickException(str(error)) from None
+    click.echo(f"已导出{count}条到 {path}")
+
+
+@kb.command("eval")
+@click.argument("path", type=_FILE)
+@click.option("--show-errors", is_flag=True, help="列出答错和未答出的问题及其候选条目。")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出各项数字。")
+def eval_command(path: Path, show_errors: bool, as_json: bool) -> None:
+    """Score the matcher on a labeled JSON-lines file of questions."""
+    db = get_db()
+    entries = published_entries(db)
+    try:
+        questions = read_labeled_file(path)
+        figures = evaluate(
+            current_index(db, str(current_app.config["DATABASE"])),
+            questions,
+            resolver_for(entries),
+        )
+    except EvaluationError as error:
+        log.warning("evaluation of %s refused: %s", path, error)
+        raise click.ClickException(str(error)) from None
+    if as_json:
+        click.echo(json.dumps(figures.as_dict(show_errors), ensure_ascii=False, indent=2))
+    else:
+        by_id = {entry.id: entry.question for entry in entries}
+        click.echo(format_report(figures, by_id if show_errors else None))
 
 
 def init_app(app: Flask) -> None:

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from knowledge.laws import article_for_ref, law_articles
 from knowledge.topics import TOPICS
 
 STATUSES = ("draft", "in_review", "published", "archived")
@@ -52,9 +53,12 @@ def _string_list(value: Any, field_name: str) -> list[str]:
     if isinstance(value, str):
         # CSV cells and form fields hold one item per line.
         value = value.splitlines()
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+    if not isinstance(value, list) or not all(
+        isinstance(item, str | int) and not isinstance(item, bool) for item in value
+    ):
         raise EntryError(field_name, "应为文字列表")
-    return [item.strip() for item in value if item.strip()]
+    # YAML reads an unquoted 96110 as a number; it is still the text residents type.
+    return [str(item).strip() for item in value if str(item).strip()]
 
 
 def _required_text(record: dict[str, Any], field_name: str, limit: int) -> str:
@@ -82,8 +86,12 @@ def entry_from_record(record: dict[str, Any], default_status: str = "draft") -> 
         raise EntryError("status", f"未知状态 {status!r}，可选：{', '.join(STATUSES)}")
     law_refs = _string_list(record.get("law_refs"), "law_refs")
     for ref in law_refs:
-        if not LAW_REF.match(ref):
+        match = LAW_REF.match(ref)
+        if not match:
             raise EntryError("law_refs", f"格式应如“民法典第1079条”：{ref!r}")
+        if article_for_ref(ref) is None:
+            count = len(law_articles(match["law"]))
+            raise EntryError("law_refs", f"{ref} 不存在（《{match['law']}》共{count}条）")
     return Entry(
         id=record.get("id") if isinstance(record.get("id"), int) else None,
         topic=topic,

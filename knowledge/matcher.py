@@ -36,6 +36,11 @@ _CP_BITS = 21
 _BIGRAM = 1 << 42
 _SYLLABLE_BIGRAM = 2 << 42
 _TABLE_SIZE = 0x30000
+ALPHA = 0.6
+FUZZ_WEIGHT = 0.3
+DOCUMENT_WEIGHT = 0.5
+ANSWER_PREFIX = 160
+IDF_POWER = 1.0
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,52 @@ def _feature_codes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate([rows, pair_rows, pair_rows]), codes
 
 
+class _FeatureIndex:
+    """Binary features of a list of texts, idf-weighted, as postings lists."""
+
+    def __init__(self, texts: Sequence[str]):
+        self.size = len(texts)
+        if not texts:
+            self.vocab = np.zeros(0, dtype=np.int64)
+            self.idf = np.zeros(0)
+            self.indptr = np.zeros(1, dtype=np.int64)
+            self.postings = np.zeros(0, dtype=np.int64)
+            self.row_weight = np.zeros(0)
+            return
+        rows, codes = _feature_codes(texts)
+        self.vocab, feature = np.unique(codes, return_inverse=True)
+        # One (row, feature) pair per feature present in a row: binary weights.
+        pairs = np.unique(rows * len(self.vocab) + feature)
+        pair_rows, pair_features = np.divmod(pairs, len(self.vocab))
+        df = np.bincount(pair_features, minlength=len(self.vocab))
+        self.idf = np.log1p(self.size / df) ** IDF_POWER
+        order = np.argsort(pair_features, kind="stable")
+        self.postings = pair_rows[order]
+        self.indptr = np.concatenate([[0], np.cumsum(df)])
+        self.row_weight = np.bincount(
+            pair_rows, weights=self.idf[pair_features], minlength=self.size
+        )
+
+    def shared_weight(self, codes: np.ndarray) -> tuple[np.ndarray, float] | None:
+        """Per row, the weight of the query features (unique ``codes``) it contains; and
+        the query's own weight, counting features never seen at the highest idf."""
+        if len(codes) == 0 or len(self.vocab) == 0:
+            return None
+        slots = np.minimum(np.searchsorted(self.vocab, codes), len(self.vocab) - 1)
+        known = slots[self.vocab[slots] == codes]
+        if len(known) == 0:
+            return None
+        starts, ends = self.indptr[known], self.indptr[known + 1]
+        hit_rows = np.concatenate([self.postings[s:e] for s, e in zip(starts, ends, strict=True)])
+        hit_weights = np.repeat(self.idf[known], ends - starts)
+        shared = np.bincount(hit_rows, weights=hit_weights, minlength=self.size)
+        unknown = len(codes) - len(known)
+        query_weight = (
+            float(self.idf[known].sum()) + unknown * float(np.log1p(self.size)) ** IDF_POWER
+        )
+        return shared, query_weight
+
+
 class MatchIndex:
     """An in-memory index over the phrasings of a set of published entries."""
 
@@ -130,72 +181,50 @@ class MatchIndex:
         self.questions: dict[int, str] = {}
         texts: list[str] = []
         row_entry: list[int] = []
+        documents: list[str] = []
         for entry in entries:
             assert entry.id is not None
             self.questions[entry.id] = entry.question
-            for phrasing in dict.fromkeys(self.prepare(p) for p in entry.phrasings()):
-                if phrasing:
-                    texts.append(phrasing)
-                    row_entry.append(entry.id)
+            phrasings = [p for p in dict.fromkeys(map(self.prepare, entry.phrasings())) if p]
+            texts.extend(phrasings)
+            row_entry.extend([entry.id] * len(phrasings))
+            documents.append(
+                "|".join(
+                    [
+                        *phrasings,
+                        *map(self.prepare, entry.keywords),
+                        self.prepare(entry.answer[:ANSWER_PREFIX]),
+                    ]
+                )
+            )
         self.texts = texts
         self.row_entry = np.asarray(row_entry, dtype=np.int64)
-        self._build(texts)
+        self.entry_ids = np.asarray(list(self.questions), dtype=np.int64)
+        self.entry_slot = {entry_id: slot for slot, entry_id in enumerate(self.questions)}
+        self.phrasings = _FeatureIndex(texts)
+        self.documents = _FeatureIndex(documents)
 
     def prepare(self, text: str) -> str:
         """Normalise text and fold synonyms — what both phrasings and queries go through."""
         return self.folder.fold(clean_text(text))
 
-    def _build(self, texts: list[str]) -> None:
-        n_rows = len(texts)
-        if n_rows == 0:
-            self.vocab = np.zeros(0, dtype=np.int64)
-            self.idf = np.zeros(0)
-            self.indptr = np.zeros(1, dtype=np.int64)
-            self.postings = np.zeros(0, dtype=np.int64)
-            self.row_weight = np.zeros(0)
-            return
-        rows, codes = _feature_codes(texts)
-        self.vocab, feature = np.unique(codes, return_inverse=True)
-        # One (row, feature) pair per feature present in a row: binary weights.
-        pairs = np.unique(rows * len(self.vocab) + feature)
-        pair_rows, pair_features = np.divmod(pairs, len(self.vocab))
-        df = np.bincount(pair_features, minlength=len(self.vocab))
-        self.idf = np.log1p(n_rows / df)
-        order = np.argsort(pair_features, kind="stable")
-        self.postings = pair_rows[order]
-        self.indptr = np.concatenate([[0], np.cumsum(df)])
-        self.row_weight = np.bincount(pair_rows, weights=self.idf[pair_features], minlength=n_rows)
-
     def __len__(self) -> int:
         return len(self.questions)
-
-    def _overlap_scores(self, query: str) -> np.ndarray | None:
-        """Per phrasing: rare-feature overlap with the query, normalised to 0–1."""
-        if not query or len(self.vocab) == 0:
-            return None
-        _rows, codes = _feature_codes([query])
-        codes = np.unique(codes)
-        slots = np.minimum(np.searchsorted(self.vocab, codes), len(self.vocab) - 1)
-        known = slots[self.vocab[slots] == codes]
-        if len(known) == 0:
-            return None
-        starts, ends = self.indptr[known], self.indptr[known + 1]
-        hit_rows = np.concatenate([self.postings[s:e] for s, e in zip(starts, ends, strict=True)])
-        hit_weights = np.repeat(self.idf[known], ends - starts)
-        shared = np.bincount(hit_rows, weights=hit_weights, minlength=len(self.texts))
-        # Query weight counts unknown features too, at the highest idf: a message full of
-        # words the knowledge base never uses is not a close match.
-        unknown = len(codes) - len(known)
-        query_weight = self.idf[known].sum() + unknown * float(np.log1p(len(self.texts)))
-        alpha = 0.6
-        return shared / (np.power(self.row_weight, alpha) * query_weight ** (1 - alpha))
 
     def rank(self, text: str, limit: int = 3) -> list[Candidate]:
         """The ``limit`` best entries for ``text``, best first (empty if nothing overlaps)."""
         query = self.prepare(text)
-        overlap = self._overlap_scores(query)
-        if overlap is None:
+        if not query:
             return []
+        codes = np.unique(_feature_codes([query])[1])
+        hits = self.phrasings.shared_weight(codes)
+        if hits is None:
+            return []
+        shared, query_weight = hits
+        overlap = shared / (
+            np.power(self.phrasings.row_weight, ALPHA) * query_weight ** (1 - ALPHA)
+        )
+        document_hits = self.documents.shared_weight(codes)
         pool = min(len(overlap), 48)
         top_rows = np.argpartition(-overlap, pool - 1)[:pool]
         best: dict[int, float] = {}
@@ -204,9 +233,14 @@ class MatchIndex:
                 break
             entry_id = int(self.row_entry[row])
             similarity = _string_similarity(query, self.texts[row])
-            score = 0.7 * float(overlap[row]) + 0.3 * similarity
+            score = (1 - FUZZ_WEIGHT) * float(overlap[row]) + FUZZ_WEIGHT * similarity
             if score > best.get(entry_id, -1.0):
                 best[entry_id] = score
+        if document_hits is not None and DOCUMENT_WEIGHT:
+            document_shared, document_query_weight = document_hits
+            for entry_id in best:
+                coverage = document_shared[self.entry_slot[entry_id]] / document_query_weight
+                best[entry_id] = (1 - DOCUMENT_WEIGHT) * best[entry_id] + DOCUMENT_WEIGHT * coverage
         ranked = sorted(best.items(), key=lambda item: -item[1])[:limit]
         return [
             Candidate(entry_id, self.questions[entry_id], round(min(score, 1.0), 4))

@@ -64,3 +64,19 @@ def db(database_path: Path, app: Flask) -> Iterator[Database]:
     database = connect(database_path)
     yield database
     database.close()
+
+
+@pytest.fixture
+def bare_database_path(tmp_path: Path) -> Path:
+    """A migrated database with no shipped content, for tests that build their own entries."""
+    path = tmp_path / "bare.sqlite3"
+    create_app({**TEST_CONFIG, "DATABASE": str(path), "SEED_ON_START": False})
+    return path
+
+
+@pytest.fixture
+def bare_db(bare_database_path: Path) -> Iterator[Database]:
+    """A connection to the bare database."""
+    database = connect(bare_database_path)
+    yield database
+    database.close()

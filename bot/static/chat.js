@@ -1,0 +1,198 @@
+// The web chat: sends what the resident types (or taps) to POST /api/ask and shows the reply.
+// Reply text is always inserted with textContent, never as HTML.
+"use strict";
+
+(function () {
+  const api = document.body.dataset.api;
+  const messages = document.getElementById("messages");
+  const composer = document.getElementById("composer");
+  const input = document.getElementById("input");
+  const USER_KEY = "pufa-chat-user";
+  const NETWORK_ERROR = "网络好像出了点问题，消息没有发出去。请检查网络后点“重试”。";
+  const QUICK_REPLIES = [
+    { hint: "回复“更多”", label: "更多", text: "更多" },
+    { hint: "回复“原文”", label: "查看原文", text: "原文" },
+  ];
+
+  // A random id for this browser, so the dialogue keeps this resident's choices apart.
+  function userId() {
+    const bytes = new Uint8Array(12);
+    crypto.getRandomValues(bytes);
+    const fresh = "web-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+    try {
+      const kept = localStorage.getItem(USER_KEY);
+      if (/^web-[0-9a-f]{24}$/.test(kept)) {
+        return kept;
+      }
+      localStorage.setItem(USER_KEY, fresh);
+    } catch (error) {
+      // Storage blocked (private mode): the id lasts as long as the page.
+    }
+    return fresh;
+  }
+
+  const user = userId();
+  let queue = Promise.resolve();
+
+  function element(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) {
+      node.className = className;
+    }
+    if (text !== undefined) {
+      node.textContent = text;
+    }
+    return node;
+  }
+
+  function scrollToEnd() {
+    messages.scrollTop = messages.scrollHeight;
+  }
+
+  // Show a new reply from its first line: a long answer is read from the top.
+  function scrollToReply(row) {
+    messages.scrollTop = row.offsetTop - 8;
+  }
+
+  // One message row: avatar and a column holding the bubble (and any buttons under it).
+  function addMessage(from) {
+    const row = element("div", "msg from-" + from);
+    row.append(element("div", "avatar", from === "pufa" ? "法" : "我"));
+    const body = element("div", "body");
+    row.append(body);
+    messages.append(row);
+    return { row, body };
+  }
+
+  function button(className, label, onClick) {
+    const node = element("button", className, label);
+    node.type = "button";
+    node.addEventListener("click", onClick);
+    return node;
+  }
+
+  // Only the newest reply's options mean something to the dialogue.
+  function retireOldButtons() {
+    for (const node of messages.querySelectorAll(".choice, .quick button")) {
+      node.disabled = true;
+    }
+  }
+
+  // The reply text, with each numbered option line turned into a button that sends its number.
+  function fillBubble(bubble, reply) {
+    const byNumber = new Map((reply.choices || []).map((choice) => [String(choice.n), choice]));
+    let run = [];
+    const flush = () => {
+      if (run.length) {
+        bubble.append(element("span", "text", run.join("\n")));
+        run = [];
+      }
+    };
+    for (const line of reply.reply.split("\n")) {
+      const number = /^(\d+)\.\s/.exec(line);
+      if (number && byNumber.has(number[1])) {
+        flush();
+        bubble.append(button("choice", line, () => send(number[1])));
+        byNumber.delete(number[1]);
+      } else {
+        run.push(line);
+      }
+    }
+    flush();
+    for (const [n, choice] of byNumber) {
+      bubble.append(button("choice", n + ". " + choice.question, () => send(n)));
+    }
+  }
+
+  function showReply(reply, body) {
+    const bubble = element("div", "bubble");
+    bubble.dataset.kind = reply.kind;
+    fillBubble(bubble, reply);
+    body.append(bubble);
+    const quick = QUICK_REPLIES.filter((q) => reply.reply.includes(q.hint));
+    if (quick.length) {
+      const bar = element("div", "quick");
+      for (const q of quick) {
+        bar.append(button("", q.label, () => send(q.text)));
+      }
+      body.append(bar);
+    }
+  }
+
+  // The resident's bubble is already there: a retry asks again without repeating it.
+  function showError(message, body, text) {
+    const bubble = element("div", "bubble error", message);
+    body.append(bubble);
+    const bar = element("div", "quick");
+    bar.append(button("", "重试", () => send(text, true)));
+    body.append(bar);
+  }
+
+  async function errorMessage(response) {
+    let detail = "";
+    try {
+      const body = await response.json();
+      detail = body.detail || body.error || "";
+    } catch (error) {
+      // Not JSON (a proxy's error page, say): the status is all there is.
+    }
+    return "抱歉，这条消息没有处理成功（" + response.status + (detail ? " " + detail : "") +
+      "）。请稍后点“重试”。";
+  }
+
+  async function ask(text) {
+    const { row, body } = addMessage("pufa");
+    const typing = element("div", "bubble");
+    typing.setAttribute("aria-label", "正在输入");
+    const dots = element("div", "typing");
+    dots.append(element("span"), element("span"), element("span"));
+    typing.append(dots);
+    body.append(typing);
+    scrollToEnd();
+    try {
+      const response = await fetch(api, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify({ text, user }),
+      });
+      typing.remove();
+      if (response.ok) {
+        showReply(await response.json(), body);
+      } else {
+        showError(await errorMessage(response), body, text);
+      }
+    } catch (error) {
+      typing.remove();
+      showError(NETWORK_ERROR, body, text);
+    }
+    scrollToReply(row);
+  }
+
+  // Show the resident's message (unless silent) and queue the question, so replies keep order.
+  function send(text, silent) {
+    retireOldButtons();
+    if (!silent) {
+      addMessage("resident").body.append(element("div", "bubble", text));
+      scrollToEnd();
+    }
+    queue = queue.then(() => ask(text));
+    return queue;
+  }
+
+  composer.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = input.value.trim();
+    if (text) {
+      input.value = "";
+      send(text);
+    }
+    input.focus();
+  });
+
+  for (const topic of document.querySelectorAll("#menu button")) {
+    topic.addEventListener("click", () => send(topic.dataset.text));
+  }
+
+  // Greet like the account greets a new follower.
+  send("你好", true);
+})();

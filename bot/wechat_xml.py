@@ -1,0 +1,76 @@
+"""WeChat's XML both ways: a parser that refuses DTDs and entities, and a reply renderer
+whose output is well-formed whatever the text holds.
+
+Nothing from the network reaches wechatpy or xmltodict before :func:`parse_message_xml`
+has accepted it (it is the only parse; wechatpy gets the resulting dict).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from xml.etree.ElementTree import ParseError
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
+
+# Characters XML 1.0 does not allow anywhere, even in CDATA (most C0 controls, lone
+# surrogates, U+FFFE/U+FFFF).
+_ILLEGAL_XML_CHARS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+class InvalidXml(ValueError):
+    """The body is not a WeChat XML message we are willing to read; the text says why."""
+
+
+def parse_message_xml(body: bytes | str) -> dict[str, str]:
+    """The top-level fields of a ``<xml>…</xml>`` message as a dict of tag → text.
+
+    Refuses any DOCTYPE, entity declaration or external reference (billion laughs, XXE).
+    Nested elements (e.g. ``ScanCodeInfo``) are skipped; of a repeated tag the first wins.
+    Raises :class:`InvalidXml`.
+    """
+    if not body or not body.strip():
+        raise InvalidXml("empty body")
+    try:
+        root = fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as error:
+        raise InvalidXml(f"forbidden XML construct: {error.__class__.__name__}") from error
+    except ParseError as error:
+        raise InvalidXml(f"malformed XML: {error}") from error
+    if root.tag != "xml":
+        raise InvalidXml(f"root element is <{root.tag[:40]}>, not <xml>")
+    fields: dict[str, str] = {}
+    for child in root:
+        if isinstance(child.tag, str) and len(child) == 0 and child.tag not in fields:
+            fields[child.tag] = child.text or ""
+    return fields
+
+
+def xml_safe(text: str) -> str:
+    """``text`` without the characters XML 1.0 forbids (they would make the reply unparseable)."""
+    return _ILLEGAL_XML_CHARS.sub("", text)
+
+
+def cdata(text: str) -> str:
+    """``text`` as CDATA; a ``]]>`` inside is split across two sections."""
+    return "<![CDATA[" + xml_safe(text).replace("]]>", "]]]]><![CDATA[>") + "]]>"
+
+
+def render_text_reply(
+    to_user: str, from_account: str, content: str, create_time: int | None = None
+) -> str:
+    """A passive text reply: from the account (``from_account``) to the resident (``to_user``).
+
+    https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Passive_user_reply_message.html
+    """
+    created = int(time.time()) if create_time is None else create_time
+    return (
+        "<xml>"
+        f"<ToUserName>{cdata(to_user)}</ToUserName>"
+        f"<FromUserName>{cdata(from_account)}</FromUserName>"
+        f"<CreateTime>{created}</CreateTime>"
+        "<MsgType><![CDATA[text]]></MsgType>"
+        f"<Content>{cdata(content)}</Content>"
+        "</xml>"
+    )

@@ -1,0 +1,296 @@
+"""The shipped knowledge base (knowledge/content/*.yaml) keeps the rules in its README.
+
+Each test collects every offending entry and reports them all at once. The rules the
+tests apply to answer text (article mentions, phone-like numbers) are tested on
+examples first, so a rule that stopped catching anything would fail here too.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+import pytest
+
+from knowledge.entries import Entry, EntryError, entry_from_record, parse_law_ref
+from knowledge.laws import LAW_NAMES, article_for_ref, chinese_to_int
+from knowledge.normalize import clean_text
+from knowledge.seed import shipped_records
+from knowledge.settings import PLACEHOLDER, SETTINGS, render_placeholders
+from knowledge.topics import TOPICS
+
+MIN_ENTRIES = 150
+MIN_ALTERNATES = 3
+MAX_REPLY_BYTES = 2048  # WeChat's limit for a text reply
+CIVIL_CODE_TOPICS = ("marriage", "inheritance", "contract", "property", "tort")
+# National numbers are facts (content README); 119, 120 and 122 are the emergency numbers.
+NATIONAL_NUMBERS = {
+    "110",
+    "96110",
+    "12348",
+    "12339",
+    "12333",
+    "12345",
+    "12315",
+    "119",
+    "120",
+    "122",
+}
+# A number followed by one of these counts something (days, yuan, articles …): not a phone.
+_COUNTING = set("年元条日天%万千百亿岁月个次倍多余块人名件号周时分秒米平亩斤克项款届层户部")
+_NUMBER = re.compile(r"\d+(?:[- ]\d+)*(?:\.\d+)?")
+_ISO_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
+_NUMERAL = r"[0-9零〇一二两三四五六七八九十百千]+"
+_ARTICLE_MENTION = re.compile(rf"第({_NUMERAL}(?:[、,和及与至到-]第?{_NUMERAL})*)条")
+_OTHER_LAW_BEFORE = re.compile(r"([\u4e00-\u9fff]{1,12}(?:法|条例|规定|解释|办法|通则))的?$")
+
+
+def phone_like_numbers(text: str) -> list[str]:
+    """Numbers in ``text`` that read as phone numbers other than the national ones.
+
+    Chinese service numbers have 3 digits (1xx) or 5 (1xxxx, 95xxx, 96xxx); landlines,
+    mobiles and 400 numbers have 7 or more. Four-digit numbers (years, 1314) are not
+    phones, nor is anything counting (followed by 年/元/条 …), an ordinal (第) or money.
+    """
+    text = unicodedata.normalize("NFKC", text)
+    found = []
+    for match in _NUMBER.finditer(text):
+        number = match[0]
+        digits = re.sub(r"\D", "", number)
+        before = text[match.start() - 1 : match.start()]
+        after = text[match.end() : match.end() + 1]
+        if (
+            digits in NATIONAL_NUMBERS
+            or "." in number
+            or before in {"第", "¥", "$"}
+            or after in _COUNTING
+            or _ISO_DATE.fullmatch(number)
+        ):
+            continue
+        if len(digits) >= 7 or (len(digits) in (3, 5) and digits[0] in "19"):
+            found.append(number)
+    return found
+
+
+def _law_named_before(prefix: str) -> str | None:
+    """The law named right before an article mention, if any (shipped or not)."""
+    prefix = prefix.removesuffix("的")
+    bracketed = re.search(r"《([^《》]{1,30})》$", prefix)
+    if bracketed:
+        return bracketed[1].removeprefix("中华人民共和国")
+    for law in LAW_NAMES:
+        if prefix.endswith(law):
+            return law
+    other = _OTHER_LAW_BEFORE.search(prefix)
+    return other[1] if other else None
+
+
+def article_mention_problems(answer: str, law_refs: list[str]) -> list[str]:
+    """Every "第N条" in ``answer`` that is not one of ``law_refs``, described.
+
+    The law is the one named right before the mention, or else the law of the entry's
+    references; lists such as 第1077条、第1078条 or 第1062、1063条 are read item by item.
+    """
+    answer = unicodedata.normalize("NFKC", answer)
+    ref_laws = list(dict.fromkeys(parse_law_ref(ref)[0] for ref in law_refs))
+    problems = []
+    for mention in _ARTICLE_MENTION.finditer(answer):
+        law = _law_named_before(answer[: mention.start()])
+        numbers = [
+            chinese_to_int(part) for part in re.split(r"[、,和及与至到-]第?", mention[1]) if part
+        ]
+        for number in numbers:
+            if law is not None and law not in LAW_NAMES:
+                problems.append(f"“{law}第{number}条”：只能写四部随附法律的条号")
+            elif not any(
+                f"{candidate}第{number}条" in law_refs for candidate in ([law] if law else ref_laws)
+            ):
+                named = law or "/".join(ref_laws) or "（未注明法律）"
+                problems.append(f"“{named}第{number}条”不在 law_refs {law_refs} 中")
+    return problems
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "请拨打0531-88888888咨询",
+        "手机13800138000",
+        "手机 138 0013 8000。",
+        "拨打114查询",
+        "拨打银行客服95588核实",
+        "热线12306",
+        "400-123-4567",
+        "拨打１１４查询",  # full-width digits
+    ],
+)
+def test_phone_rule_catches_phone_numbers(text: str) -> None:
+    assert phone_like_numbers(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "马上拨打110报警，或拨打96110反诈专线。",
+        "拨打12348、12339、12333、12345、12315，急救120。",
+        "民法典自2021年1月1日起施行，共1260条（民法典第1079条、第1080条）。",
+        "恋人之间520、1314这类特殊数额的红包",
+        "人民币壹万元整（¥10000元）",
+        "超过180天，年利率超过150%的部分，1.5倍",
+        "生效日期2021-01-01",
+        "借了100000元，过了3年",
+    ],
+)
+def test_phone_rule_lets_facts_through(text: str) -> None:
+    assert phone_like_numbers(text) == []
+
+
+@pytest.mark.parametrize(
+    ("answer", "refs", "problem_count"),
+    [
+        ("冷静期30天（民法典第1077条）。", ["民法典第1077条"], 0),
+        ("见民法典第1077条、第1078条。", ["民法典第1077条", "民法典第1078条"], 0),
+        ("见第1062、1063条。", ["民法典第1062条", "民法典第1063条"], 0),
+        ("《中华人民共和国民法典》第一千零七十七条规定", ["民法典第1077条"], 0),
+        ("反诈法有规定（反电信网络诈骗法第5条）。", ["反电信网络诈骗法第5条"], 0),
+        ("见民法典第1077条、第1078条。", ["民法典第1077条"], 1),
+        ("见第1079条。", ["民法典第1077条"], 1),
+        ("见第1079条。", [], 1),
+        ("按刑法第266条处罚。", [], 1),
+        ("《反家庭暴力法》第二十三条规定", ["民法典第1042条"], 1),
+        ("民法典第5条", ["反电信网络诈骗法第5条"], 1),
+    ],
+)
+def test_article_mention_rule(answer: str, refs: list[str], problem_count: int) -> None:
+    assert len(article_mention_problems(answer, refs)) == problem_count
+
+
+@pytest.fixture(scope="module")
+def records() -> list[tuple[str, dict[str, Any]]]:
+    """Every shipped record with a label naming its file, position and question."""
+    labelled = []
+    for position, (source, record) in enumerate(shipped_records(), start=1):
+        question = record.get("question") if isinstance(record, dict) else None
+        labelled.append((f"{source} 第{position}条（{question}）", record))
+    return labelled
+
+
+@pytest.fixture(scope="module")
+def entries(records: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, Entry]]:
+    """The shipped records that are valid entries, with their labels."""
+    valid = []
+    for label, record in records:
+        try:
+            valid.append((label, entry_from_record(record, default_status="published")))
+        except EntryError:
+            continue  # reported by test_every_record_is_a_valid_entry
+    return valid
+
+
+def report(problems: list[str]) -> str:
+    """One line per problem, for the assertion message."""
+    return f"{len(problems)} problem(s):\n" + "\n".join(problems)
+
+
+def test_every_record_is_a_valid_entry(records: list[tuple[str, dict[str, Any]]]) -> None:
+    problems = []
+    for label, record in records:
+        try:
+            entry_from_record(record, default_status="published")
+        except EntryError as error:
+            problems.append(f"{label}: {error}")
+    assert not problems, report(problems)
+
+
+def test_enough_entries_in_every_topic(entries: list[tuple[str, Entry]]) -> None:
+    assert len(entries) >= MIN_ENTRIES
+    assert {entry.topic for _label, entry in entries} == set(TOPICS)
+
+
+def test_every_entry_has_enough_distinct_alternates(entries: list[tuple[str, Entry]]) -> None:
+    problems = []
+    for label, entry in entries:
+        distinct = {clean_text(text) for text in entry.alternates} - {clean_text(entry.question)}
+        if len(distinct) < MIN_ALTERNATES:
+            problems.append(f"{label}: only {len(distinct)} distinct alternates")
+    assert not problems, report(problems)
+
+
+def test_no_two_entries_ask_the_same_question(entries: list[tuple[str, Entry]]) -> None:
+    seen: dict[str, str] = {}
+    problems = []
+    for label, entry in entries:
+        key = clean_text(entry.question)
+        if key in seen:
+            problems.append(f"{label}: same question as {seen[key]}")
+        seen.setdefault(key, label)
+    assert not problems, report(problems)
+
+
+def test_no_phrasing_belongs_to_two_entries(entries: list[tuple[str, Entry]]) -> None:
+    """The same words filed under two entries leave the matcher nothing to choose by."""
+    owner: dict[str, str] = {}
+    problems = []
+    for label, entry in entries:
+        for phrasing in {clean_text(text) for text in entry.phrasings()}:
+            if phrasing in owner and owner[phrasing] != label:
+                problems.append(f"{label}: “{phrasing}” is also a phrasing of {owner[phrasing]}")
+            owner.setdefault(phrasing, label)
+    assert not problems, report(problems)
+
+
+def test_every_law_ref_resolves(entries: list[tuple[str, Entry]]) -> None:
+    problems = [
+        f"{label}: {ref}"
+        for label, entry in entries
+        for ref in entry.law_refs
+        if article_for_ref(ref) is None
+    ]
+    assert not problems, report(problems)
+
+
+def test_every_article_in_an_answer_is_cited(entries: list[tuple[str, Entry]]) -> None:
+    problems = [
+        f"{label}: {problem}"
+        for label, entry in entries
+        for problem in article_mention_problems(entry.answer, entry.law_refs)
+    ]
+    assert not problems, report(problems)
+
+
+def test_civil_law_answers_cite_the_civil_code(entries: list[tuple[str, Entry]]) -> None:
+    problems = [
+        f"{label}: no 民法典 article in {entry.law_refs}"
+        for label, entry in entries
+        if entry.topic in CIVIL_CODE_TOPICS
+        and not any(parse_law_ref(ref)[0] == "民法典" for ref in entry.law_refs)
+    ]
+    assert not problems, report(problems)
+
+
+def test_placeholders_are_known_settings(entries: list[tuple[str, Entry]]) -> None:
+    problems = []
+    for label, entry in entries:
+        unknown = [key for key in PLACEHOLDER.findall(entry.answer) if key not in SETTINGS]
+        rendered = render_placeholders(entry.answer, {})
+        if unknown or "{" in rendered or "}" in rendered:
+            problems.append(f"{label}: unknown or malformed placeholder {unknown or rendered}")
+    assert not problems, report(problems)
+
+
+def test_no_invented_phone_numbers(entries: list[tuple[str, Entry]]) -> None:
+    problems = [
+        f"{label}: {numbers}"
+        for label, entry in entries
+        if (numbers := phone_like_numbers(entry.answer))
+    ]
+    assert not problems, report(problems)
+
+
+def test_answers_fit_one_wechat_reply(entries: list[tuple[str, Entry]]) -> None:
+    problems = []
+    for label, entry in entries:
+        size = len(render_placeholders(entry.answer, {}).encode("utf-8"))
+        if size > MAX_REPLY_BYTES:
+            problems.append(f"{label}: {size} bytes once rendered")
+    assert not problems, report(problems)

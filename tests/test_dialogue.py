@@ -1,0 +1,168 @@
+"""The dialogue: answers, choices, fallback, menus, paging, 原文 and expiring state."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlite_utils import Database
+
+from bot.dialogue import Dialogue, Incoming
+from bot.paging import MAX_REPLY_BYTES, MORE_HINT
+from knowledge.entries import Entry
+from knowledge.matcher import current_index
+from knowledge.settings import set_setting
+from knowledge.store import create_entry, set_status
+from knowledge.unanswered import recent_unanswered
+
+COOLING_OFF = Entry(
+    id=None,
+    topic="marriage",
+    question="离婚冷静期是多长时间？",
+    alternates=["协议离婚要等多久", "去民政局离婚还要冷静一个月吗", "离婚冷静期怎么算"],
+    answer="协议离婚有30天冷静期。有事请拨打{办公室电话}。",
+    law_refs=["民法典第1077条"],
+    status="published",
+)
+
+
+def _entry(question: str, topic: str = "antifraud", answer: str = "先报警110。", **extra) -> Entry:
+    return Entry(
+        id=None, topic=topic, question=question, answer=answer, status="published", **extra
+    )
+
+
+@pytest.fixture
+def dialogue(bare_db: Database, bare_database_path) -> Dialogue:
+    """A dialogue over the test database, with the cooling-off entry published."""
+    create_entry(bare_db, COOLING_OFF, "测试")
+    return Dialogue(bare_db, current_index(bare_db, str(bare_database_path)), state_ttl=600)
+
+
+def test_subscribe_welcomes_with_topics(dialogue: Dialogue) -> None:
+    reply = dialogue.respond(Incoming(user="u", event="subscribe"))
+    assert reply is not None and reply.kind == "welcome"
+    assert "防范诈骗" in reply.text and "无证明办事" in reply.text and "人工" in reply.text
+
+
+def test_unsubscribe_and_view_events_need_no_reply(dialogue: Dialogue) -> None:
+    assert dialogue.respond(Incoming(user="u", event="unsubscribe")) is None
+    assert dialogue.respond(Incoming(user="u", event="VIEW", event_key="https://x")) is None
+
+
+@pytest.mark.parametrize("media", ["image", "location", "link", "video", "shortvideo"])
+def test_media_gets_a_polite_text(dialogue: Dialogue, media: str) -> None:
+    reply = dialogue.respond(Incoming(user="u", media=media))
+    assert reply is not None and "文字" in reply.text
+
+
+def test_answer_fills_settings_and_cites_the_law(dialogue: Dialogue, bare_db: Database) -> None:
+    reply = dialogue.respond_to_text("u", "離婚冷靜期是多長時間")
+    assert reply.kind == "answer" and reply.entry_id is not None
+    assert "《民法典》第1077条" in reply.text
+    assert "{办公室电话}" not in reply.text and "12345" in reply.text
+    set_setting(bare_db, "办公室电话", "0538-0000000", "管理员")
+    fresh = Dialogue(bare_db, dialogue.index)
+    assert "0538-0000000" in fresh.respond_to_text("u", "离婚冷静期是多长时间").text
+
+
+def test_original_text_of_the_cited_articles(dialogue: Dialogue) -> None:
+    dialogue.respond_to_text("u", "离婚冷静期是多长时间")
+    reply = dialogue.respond_to_text("u", "原文")
+    assert reply.kind == "answer"
+    assert reply.text.startswith("《民法典》第1077条\n自婚姻登记机关收到离婚登记申请之日起三十日内")
+
+
+def test_article_lookup_and_unknown_article(dialogue: Dialogue) -> None:
+    assert "夫妻一方要求离婚的" in dialogue.respond_to_text("u", "第一千零七十九条").text
+    reply = dialogue.respond_to_text("u", "民法典第9999条")
+    assert reply.kind == "answer" and "共1260条" in reply.text
+
+
+def test_out_of_scope_falls_back_names_a_human_and_is_logged(
+    dialogue: Dialogue, bare_db: Database
+) -> None:
+    reply = dialogue.respond_to_text("u", "今天天气怎么样")
+    assert reply.kind == "fallback"
+    assert "12348" in reply.text and "110" in reply.text
+    logged = recent_unanswered(bare_db)
+    assert logged[0]["text"] == "今天天气怎么样" and logged[0]["kind"] == "fallback"
+
+
+def test_choices_then_select_by_number_in_several_forms(
+    bare_db: Database, bare_database_path
+) -> None:
+    for question in ("冒充公安让转账到安全账户", "冒充客服说要退款", "冒充领导让转账"):
+        create_entry(bare_db, _entry(question), "测试")
+    dialogue = Dialogue(bare_db, current_index(bare_db, str(bare_database_path)))
+    reply = dialogue.respond_to_text("u", "冒充")
+    assert reply.kind == "choices" and len(reply.choices) == 3
+    assert recent_unanswered(bare_db)[0]["kind"] == "choices"
+    for pick in ("2", "２", "第二个"):
+        dialogue.respond_to_text("u", "冒充")
+        chosen = dialogue.respond_to_text("u", pick)
+        assert chosen.kind == "answer" and chosen.entry_id == reply.choices[1]["entry_id"]
+    dialogue.respond_to_text("u", "冒充")
+    assert dialogue.respond_to_text("u", "5").kind == "choices"
+
+
+def test_choices_expire(bare_db: Database, bare_database_path) -> None:
+    for question in ("冒充公安让转账到安全账户", "冒充客服说要退款"):
+        create_entry(bare_db, _entry(question), "测试")
+    dialogue = Dialogue(bare_db, current_index(bare_db, str(bare_database_path)), state_ttl=0.2)
+    assert dialogue.respond_to_text("u", "冒充").kind == "choices"
+    time.sleep(0.3)
+    assert dialogue.respond_to_text("u", "1").kind != "answer"
+
+
+def test_state_is_per_resident(bare_db: Database, bare_database_path) -> None:
+    for question in ("冒充公安让转账到安全账户", "冒充客服说要退款"):
+        create_entry(bare_db, _entry(question), "测试")
+    dialogue = Dialogue(bare_db, current_index(bare_db, str(bare_database_path)))
+    assert dialogue.respond_to_text("alice", "冒充").kind == "choices"
+    assert dialogue.respond_to_text("bob", "1").kind != "answer"
+    assert dialogue.respond_to_text("alice", "1").kind == "answer"
+
+
+def test_menu_click_lists_a_topic_and_number_selects(bare_db: Database, bare_database_path) -> None:
+    ids = [create_entry(bare_db, _entry(f"防骗问题{n}"), "测试") for n in range(3)]
+    dialogue = Dialogue(bare_db, current_index(bare_db, str(bare_database_path)))
+    reply = dialogue.respond(Incoming(user="u", event="CLICK", event_key="TOPIC_antifraud"))
+    assert reply is not None and reply.kind == "choices"
+    assert [c["entry_id"] for c in reply.choices] == ids
+    picked = dialogue.respond_to_text("u", "3")
+    assert picked.entry_id == ids[-1]
+    assert dialogue.respond_to_text("u", "防范诈骗").kind == "choices"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [("帮助", "怎么用"), ("菜单", "怎么用"), ("人工", "12348")]
+)
+def test_keywords(dialogue: Dialogue, text: str, expected: str) -> None:
+    reply = dialogue.respond_to_text("u", text)
+    assert reply.kind == "help" and expected in reply.text
+
+
+def test_long_answer_is_paged_and_more_returns_the_rest(
+    bare_db: Database, bare_database_path
+) -> None:
+    sentences = [f"这是第{n}句很长的说明，讲清楚办事要带的材料和流程。" for n in range(120)]
+    create_entry(bare_db, _entry("超长的问题说明", answer="".join(sentences)), "测试")
+    dialogue = Dialogue(bare_db, current_index(bare_db, str(bare_database_path)))
+    pages = [dialogue.respond_to_text("u", "超长的问题说明").text]
+    while pages[-1].endswith(MORE_HINT):
+        pages.append(dialogue.respond_to_text("u", "更多").text)
+    assert len(pages) > 1
+    assert all(len(page.encode()) <= MAX_REPLY_BYTES for page in pages)
+    joined = "".join(page.removesuffix(MORE_HINT) for page in pages)
+    assert all(sentence in joined for sentence in sentences)
+    assert dialogue.respond_to_text("u", "更多").kind == "help"
+
+
+def test_unpublished_entries_never_answer(bare_db: Database, bare_database_path) -> None:
+    entry_id = create_entry(bare_db, COOLING_OFF, "测试")
+    set_status(bare_db, entry_id, "archived", "测试")
+    dialogue = Dialogue(bare_db, current_index(bare_db, str(bare_database_path)))
+    assert all(
+        c.entry_id != entry_id for c in dialogue.index.rank("离婚冷静期是多长时间", limit=10)
+    )

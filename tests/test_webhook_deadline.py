@@ -1,0 +1,108 @@
+"""The reply deadline: a busy database or a slow dialogue never keeps WeChat waiting."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlite_utils import Database
+from webhook_support import RESIDENT, WeChatSender, sender_for, text_message, warm_matcher
+
+from bot import create_app
+from bot.message_dedup import stored_reply
+from bot.wechat_reply import HOLDING_TEXT
+
+OFF_TOPIC = "请问火星上的天气今天怎么样呀"
+
+
+@pytest.fixture
+def sender(app: Flask, client: FlaskClient) -> WeChatSender:
+    warm_matcher(app)
+    return sender_for(app, client)
+
+
+@pytest.fixture
+def write_lock(db: Database) -> Iterator[Database]:
+    """Another connection holding the database's write lock until the test commits."""
+    db.conn.execute("BEGIN IMMEDIATE")
+    yield db
+    if db.conn.in_transaction:
+        db.conn.execute("ROLLBACK")
+
+
+def dialogue_runs(db: Database, text: str) -> int:
+    return db.execute("SELECT count(*) FROM unanswered WHERE text = ?", [text]).fetchone()[0]
+
+
+def wait_until_recorded(db: Database, key: str, seconds: float = 5.0) -> str:
+    give_up = time.monotonic() + seconds
+    while (reply := stored_reply(db, key)) is None:
+        assert time.monotonic() < give_up, f"{key} was never answered"
+        time.sleep(0.02)
+    return reply
+
+
+@pytest.mark.parametrize("mode", ["plain", "safe"])
+def test_a_locked_database_gets_the_holding_reply_in_time(
+    sender: WeChatSender, write_lock: Database, caplog, mode: str
+):
+    started = time.monotonic()
+    reply = sender.exchange(mode, text_message(OFF_TOPIC, msg_id=5001))
+    elapsed = time.monotonic() - started
+    assert elapsed < 1.5
+    assert reply["Content"] == HOLDING_TEXT
+    assert "database is locked" in caplog.text
+
+
+def test_a_retry_after_the_lock_is_answered(sender: WeChatSender, write_lock: Database):
+    held = sender.exchange("plain", text_message(OFF_TOPIC, msg_id=5002))
+    assert held["Content"] == HOLDING_TEXT
+    write_lock.conn.execute("COMMIT")
+
+    retry = sender.exchange("plain", text_message(OFF_TOPIC, msg_id=5002))
+    assert retry["Content"] not in (HOLDING_TEXT, "")
+    assert dialogue_runs(write_lock, OFF_TOPIC) == 1
+    assert stored_reply(write_lock, "msg:5002") == retry["Content"]
+
+
+def test_a_dialogue_past_the_deadline_finishes_for_the_retry(database_path: Path, db, caplog):
+    # No time at all: the webhook answers at once and the dialogue runs in the background.
+    app = create_app({"TESTING": True, "DATABASE": str(database_path), "REPLY_DEADLINE": 0.01})
+    sender = sender_for(app, app.test_client())
+    held = sender.exchange("plain", text_message(OFF_TOPIC, msg_id=5003))
+    assert held["Content"] == HOLDING_TEXT
+    assert "no reply by the deadline" in caplog.text
+
+    answer = wait_until_recorded(db, "msg:5003")
+    assert answer not in (HOLDING_TEXT, "")
+    retry = sender.exchange("plain", text_message(OFF_TOPIC, msg_id=5003))
+    assert retry["Content"] == answer
+    assert dialogue_runs(db, OFF_TOPIC) == 1
+
+
+def test_an_ordinary_reply_is_well_inside_the_deadline(sender: WeChatSender):
+    sender.exchange("plain", text_message("离婚冷静期多久"))  # first use loads the matcher
+    started = time.monotonic()
+    reply = sender.exchange("safe", text_message(OFF_TOPIC))
+    assert time.monotonic() - started < 0.5
+    assert reply["Content"] != HOLDING_TEXT
+
+
+def test_a_failing_dialogue_gets_the_holding_reply_and_a_retry_tries_again(
+    sender: WeChatSender, db: Database, caplog
+):
+    # A corrupt dialogue state makes the dialogue raise: real data, no stand-ins.
+    db["conversations"].insert({"user": RESIDENT, "state": "{broken", "expires_at": 4e9})
+    held = sender.exchange("plain", text_message(OFF_TOPIC, msg_id=5004))
+    assert held["Content"] == HOLDING_TEXT
+    assert "the dialogue failed" in caplog.text
+    assert stored_reply(db, "msg:5004") is None  # the claim was released
+
+    db["conversations"].delete(RESIDENT)
+    retry = sender.exchange("plain", text_message(OFF_TOPIC, msg_id=5004))
+    assert retry["Content"] not in (HOLDING_TEXT, "")
+    assert dialogue_runs(db, OFF_TOPIC) == 1
