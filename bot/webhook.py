@@ -23,6 +23,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from bot.wechat_message import InvalidMessage, check_message, dedup_key, to_incoming
+from bot.wechat_reply import reply_once
 from bot.wechat_security import (
     RejectedRequest,
     check_timestamp_window,
@@ -33,7 +34,6 @@ from bot.wechat_security import (
     parse_timestamp,
     verify_signature,
 )
-from bot.wechat_reply import reply_once
 from bot.wechat_xml import InvalidXml, parse_message_xml, render_text_reply
 
 bp = Blueprint("webhook", __name__)
@@ -70,11 +70,11 @@ def verify_url() -> Response:
     timestamp = args.get("timestamp", "")
     nonce = args.get("nonce", "")
     echostr = args.get("echostr", "")
+    safe = bool(args.get("msg_signature")) and bool(config["WECHAT_AES_KEY"])
     try:
         seconds = parse_timestamp(timestamp)
         if not echostr:
             raise RejectedRequest(400, "missing echostr")
-        safe = bool(args.get("msg_signature")) and bool(config["WECHAT_AES_KEY"])
         if safe:
             token_parts = (config["WECHAT_TOKEN"], timestamp, nonce, echostr)
             verify_signature("msg_signature", args.get("msg_signature"), *token_parts)

@@ -13,10 +13,12 @@ import hmac
 import secrets
 import struct
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from wechatpy.crypto import PrpCrypto, WeChatCrypto
-from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
+from wechatpy.exceptions import InvalidAppIdException
 from wechatpy.utils import WeChatSigner
 
 # What a corrupt ciphertext makes wechatpy raise while unpadding and unpacking it
@@ -88,9 +90,10 @@ def message_crypto(token: str, encoding_aes_key: str, app_id: str) -> WeChatCryp
     return WeChatCrypto(token, encoding_aes_key, app_id)
 
 
-def _decrypt(crypto: WeChatCrypto, encrypted: str) -> str:
+@contextmanager
+def _refusing_undecryptable() -> Iterator[None]:
     try:
-        return PrpCrypto(crypto.key).decrypt(encrypted, crypto.app_id)
+        yield
     except InvalidAppIdException as error:
         raise RejectedRequest(400, "decrypted message is for another AppID") from error
     except _DECRYPT_ERRORS as error:
@@ -102,7 +105,8 @@ def decrypt_echostr(crypto: WeChatCrypto, echostr: str) -> str:
 
     400 if it does not decrypt or is for another AppID.
     """
-    return _decrypt(crypto, echostr)
+    with _refusing_undecryptable():
+        return PrpCrypto(crypto.key).decrypt(echostr, crypto.app_id)
 
 
 def decrypt_envelope(
@@ -121,14 +125,8 @@ def decrypt_envelope(
     if not encrypted:
         raise RejectedRequest(400, "safe-mode message without Encrypt")
     verify_signature("msg_signature", msg_signature, crypto.token, timestamp, nonce, encrypted)
-    try:
+    with _refusing_undecryptable():
         return crypto.decrypt_message(envelope, msg_signature, timestamp, nonce)
-    except InvalidSignatureException as error:  # cannot happen after the check above
-        raise RejectedRequest(403, "msg_signature does not match") from error
-    except InvalidAppIdException as error:
-        raise RejectedRequest(400, "decrypted message is for another AppID") from error
-    except _DECRYPT_ERRORS as error:
-        raise RejectedRequest(400, f"cannot decrypt: {error.__class__.__name__}") from error
 
 
 def encrypt_reply(crypto: WeChatCrypto, reply_xml: str) -> str:

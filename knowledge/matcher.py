@@ -36,20 +36,31 @@ _CP_BITS = 21
 _BIGRAM = 1 << 42
 _SYLLABLE_BIGRAM = 2 << 42
 _TABLE_SIZE = 0x30000
-ALPHA = 0.6
-FUZZ_WEIGHT = 0.3
-DOCUMENT_WEIGHT = 0.5
-ANSWER_PREFIX = 160
-IDF_POWER = 1.0
+# Scoring weights, chosen on leave-one-out runs over the entries' own alternates (see README).
+ALPHA = (
+    0.75  # phrasing overlap = coverage of the phrasing^ALPHA × coverage of the message^(1-ALPHA)
+)
+FUZZ_WEIGHT = 0.3  # share of rapidfuzz string similarity in a phrasing's score
+DOCUMENT_WEIGHT = 0.5  # share of how much of the message the whole entry explains
+ANSWER_PREFIX = 160  # characters of the answer that join the entry's document
+CANDIDATE_POOL = 48  # best phrasings re-scored per message
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Where the bands start; calibrated on the labeled set in tests/ (see README)."""
+    """Where the bands start (calibration: README, "How the matcher decides").
 
-    answer: float = 0.55
-    margin: float = 0.08
-    choices: float = 0.32
+    A message is answered directly only when the best entry scores at least ``answer``,
+    leads the runner-up by ``lead`` (after discounting ``runner_up_weight`` × its score),
+    and the words only the best entry explains outweigh those only the runner-up
+    explains by ``distinct`` (a share of the message). Below ``choices`` it falls back.
+    """
+
+    answer: float = 0.25
+    lead: float = 0.13
+    runner_up_weight: float = 0.8
+    distinct: float = 0.1
+    choices: float = 0.22
 
 
 @dataclass(frozen=True)
@@ -67,6 +78,7 @@ class Match:
 
     band: Band
     candidates: tuple[Candidate, ...]
+    distinct: float = 0.0
 
     @property
     def best(self) -> Candidate | None:
@@ -97,26 +109,45 @@ def _syllables() -> np.ndarray:
     return _SYLLABLES
 
 
+# Function characters: a feature made only of these says nothing about what is asked
+# (怎么, 是不是, 可以吗), however small the knowledge base and its idf statistics are.
+_FUNCTION_CHARS = np.array(
+    sorted(
+        map(
+            ord,
+            set(
+                "的了吗呢吧啊呀么什怎样是不有没在我你他她它们这那个能要会可以就都也还和与及或把被给对让为啥咋嘛哦呗"
+            ),
+        )
+    )
+)
+
+
 def _feature_codes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """All features of ``texts`` as (row, code) arrays; duplicates within a row remain."""
+    """All features of ``texts`` as (row, code) arrays; duplicates within a row remain.
+
+    Features made only of function characters are left out.
+    """
     lengths = np.fromiter((len(text) for text in texts), dtype=np.int64, count=len(texts))
     joined = "".join(texts)
     cps = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
     cps = np.minimum(cps, _TABLE_SIZE - 1)
     rows = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
     same_row = rows[:-1] == rows[1:]
+    function = np.isin(cps, _FUNCTION_CHARS)
+    pairs = same_row & ~(function[:-1] & function[1:])
     syllables = _syllables()[cps]
-    left, right = cps[:-1][same_row], cps[1:][same_row]
-    sleft, sright = syllables[:-1][same_row], syllables[1:][same_row]
-    pair_rows = rows[:-1][same_row]
+    left, right = cps[:-1][pairs], cps[1:][pairs]
+    sleft, sright = syllables[:-1][pairs], syllables[1:][pairs]
+    pair_rows = rows[:-1][pairs]
     codes = np.concatenate(
         [
-            cps,
+            cps[~function],
             _BIGRAM | (left << _CP_BITS) | right,
             _SYLLABLE_BIGRAM | (sleft << _CP_BITS) | sright,
         ]
     )
-    return np.concatenate([rows, pair_rows, pair_rows]), codes
+    return np.concatenate([rows[~function], pair_rows, pair_rows]), codes
 
 
 class _FeatureIndex:
@@ -137,7 +168,7 @@ class _FeatureIndex:
         pairs = np.unique(rows * len(self.vocab) + feature)
         pair_rows, pair_features = np.divmod(pairs, len(self.vocab))
         df = np.bincount(pair_features, minlength=len(self.vocab))
-        self.idf = np.log1p(self.size / df) ** IDF_POWER
+        self.idf = np.log1p(self.size / df)
         order = np.argsort(pair_features, kind="stable")
         self.postings = pair_rows[order]
         self.indptr = np.concatenate([[0], np.cumsum(df)])
@@ -159,9 +190,7 @@ class _FeatureIndex:
         hit_weights = np.repeat(self.idf[known], ends - starts)
         shared = np.bincount(hit_rows, weights=hit_weights, minlength=self.size)
         unknown = len(codes) - len(known)
-        query_weight = (
-            float(self.idf[known].sum()) + unknown * float(np.log1p(self.size)) ** IDF_POWER
-        )
+        query_weight = float(self.idf[known].sum()) + unknown * float(np.log1p(self.size))
         return shared, query_weight
 
 
@@ -211,12 +240,16 @@ class MatchIndex:
     def __len__(self) -> int:
         return len(self.questions)
 
+    def _codes(self, text: str) -> tuple[str, np.ndarray]:
+        query = self.prepare(text)
+        codes = np.unique(_feature_codes([query])[1]) if query else np.zeros(0, dtype=np.int64)
+        return query, codes
+
     def rank(self, text: str, limit: int = 3) -> list[Candidate]:
         """The ``limit`` best entries for ``text``, best first (empty if nothing overlaps)."""
-        query = self.prepare(text)
-        if not query:
-            return []
-        codes = np.unique(_feature_codes([query])[1])
+        return self._rank(*self._codes(text), limit)
+
+    def _rank(self, query: str, codes: np.ndarray, limit: int) -> list[Candidate]:
         hits = self.phrasings.shared_weight(codes)
         if hits is None:
             return []
@@ -224,8 +257,7 @@ class MatchIndex:
         overlap = shared / (
             np.power(self.phrasings.row_weight, ALPHA) * query_weight ** (1 - ALPHA)
         )
-        document_hits = self.documents.shared_weight(codes)
-        pool = min(len(overlap), 48)
+        pool = min(len(overlap), CANDIDATE_POOL)
         top_rows = np.argpartition(-overlap, pool - 1)[:pool]
         best: dict[int, float] = {}
         for row in top_rows[np.argsort(-overlap[top_rows])]:
@@ -236,21 +268,50 @@ class MatchIndex:
             score = (1 - FUZZ_WEIGHT) * float(overlap[row]) + FUZZ_WEIGHT * similarity
             if score > best.get(entry_id, -1.0):
                 best[entry_id] = score
-        if document_hits is not None and DOCUMENT_WEIGHT:
+        document_hits = self.documents.shared_weight(codes)
+        if document_hits is not None:
             document_shared, document_query_weight = document_hits
-            for entry_id in best:
-                coverage = document_shared[self.entry_slot[entry_id]] / document_query_weight
-                best[entry_id] = (1 - DOCUMENT_WEIGHT) * best[entry_id] + DOCUMENT_WEIGHT * coverage
+            for entry_id, score in best.items():
+                explained = document_shared[self.entry_slot[entry_id]] / document_query_weight
+                best[entry_id] = (1 - DOCUMENT_WEIGHT) * score + DOCUMENT_WEIGHT * explained
         ranked = sorted(best.items(), key=lambda item: -item[1])[:limit]
         return [
             Candidate(entry_id, self.questions[entry_id], round(min(score, 1.0), 4))
             for entry_id, score in ranked
         ]
 
+    def _distinct_evidence(self, codes: np.ndarray, first: int, second: int | None) -> float:
+        """Share of the message explained by ``first``'s entry document but not ``second``'s,
+        minus the share explained by ``second``'s but not ``first``'s (no second: coverage)."""
+        documents = self.documents
+        slots = np.minimum(np.searchsorted(documents.vocab, codes), len(documents.vocab) - 1)
+        known = slots[documents.vocab[slots] == codes]
+        total = float(documents.idf[known].sum()) + (len(codes) - len(known)) * float(
+            np.log1p(documents.size)
+        )
+        if total <= 0:
+            return 0.0
+        first_slot = self.entry_slot[first]
+        second_slot = -1 if second is None else self.entry_slot[second]
+        evidence = 0.0
+        for feature in known:
+            rows = documents.postings[documents.indptr[feature] : documents.indptr[feature + 1]]
+            in_first, in_second = first_slot in rows, second_slot in rows
+            if in_first != in_second:
+                evidence += documents.idf[feature] if in_first else -documents.idf[feature]
+        return evidence / total
+
     def match(self, text: str) -> Match:
         """Rank ``text`` and decide its band from the calibrated thresholds."""
-        candidates = tuple(self.rank(text, limit=3))
-        return Match(band_for(candidates, self.thresholds), candidates)
+        query, codes = self._codes(text)
+        candidates = tuple(self._rank(query, codes, limit=3))
+        distinct = 0.0
+        if candidates:
+            runner_up = candidates[1].entry_id if len(candidates) > 1 else None
+            distinct = self._distinct_evidence(codes, candidates[0].entry_id, runner_up)
+        return Match(
+            band_for(candidates, distinct, self.thresholds), candidates, round(distinct, 4)
+        )
 
 
 def _string_similarity(query: str, phrasing: str) -> float:
@@ -261,13 +322,16 @@ def _string_similarity(query: str, phrasing: str) -> float:
     return whole
 
 
-def band_for(candidates: Sequence[Candidate], thresholds: Thresholds) -> Band:
+def band_for(candidates: Sequence[Candidate], distinct: float, thresholds: Thresholds) -> Band:
     """Answer only when the best is high and clearly ahead; choices when it is plausible."""
     if not candidates or candidates[0].score < thresholds.choices:
         return "fallback"
+    best = candidates[0].score
     runner_up = candidates[1].score if len(candidates) > 1 else 0.0
-    if candidates[0].score >= thresholds.answer and (
-        candidates[0].score - runner_up >= thresholds.margin
+    if (
+        best >= thresholds.answer
+        and best - thresholds.runner_up_weight * runner_up >= thresholds.lead
+        and distinct >= thresholds.distinct
     ):
         return "answer"
     return "choices"

@@ -115,9 +115,11 @@ def test_empty_index_falls_back() -> None:
 
 
 def test_bands_follow_the_thresholds() -> None:
-    thresholds = Thresholds(answer=0.6, margin=0.1, choices=0.3)
-    assert band_for([], thresholds) == "fallback"
-    assert band_for([Candidate(1, "q", 0.29)], thresholds) == "fallback"
-    assert band_for([Candidate(1, "q", 0.7), Candidate(2, "r", 0.65)], thresholds) == "choices"
-    assert band_for([Candidate(1, "q", 0.7), Candidate(2, "r", 0.5)], thresholds) == "answer"
-    assert band_for([Candidate(1, "q", 0.5)], thresholds) == "choices"
+    thresholds = Thresholds(answer=0.6, lead=0.1, runner_up_weight=1.0, distinct=0.1, choices=0.3)
+    high, close, far = Candidate(1, "q", 0.7), Candidate(2, "r", 0.65), Candidate(2, "r", 0.5)
+    assert band_for([], 0.0, thresholds) == "fallback"
+    assert band_for([Candidate(1, "q", 0.29)], 1.0, thresholds) == "fallback"
+    assert band_for([high, close], 0.5, thresholds) == "choices"
+    assert band_for([high, far], 0.5, thresholds) == "answer"
+    assert band_for([high, far], 0.05, thresholds) == "choices"
+    assert band_for([Candidate(1, "q", 0.5)], 1.0, thresholds) == "choices"

@@ -133,7 +133,7 @@ def test_a_retry_gets_the_holding_reply_if_the_first_attempt_never_finishes(
     assert claim_message(db, "msg:9002").status == "claimed"
     started = time.monotonic()
     reply = sender.exchange("plain", text_message(OFF_TOPIC, msg_id=9002))
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 1.5
     assert reply["Content"] == HOLDING_TEXT
     assert "first attempt still running" in caplog.text
     assert dialogue_runs(db, OFF_TOPIC) == 0
