@@ -7,11 +7,13 @@ from typing import Any
 
 from flask import Flask
 from flask.logging import default_handler
+from sqlite_utils import Database
 
 from bot import schema as bot_schema
 from bot.config import defaults
 from knowledge import db
 from knowledge import schema as knowledge_schema
+from knowledge.matcher import current_index
 from knowledge.seed import seed_if_empty
 
 
@@ -33,18 +35,22 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
 
-    db.init_app(
-        app,
-        [knowledge_schema.migrations, bot_schema.migrations],
-        on_ready=seed_if_empty if app.config["SEED_ON_START"] else None,
-    )
+    def prepare(database: Database) -> None:
+        if app.config["SEED_ON_START"]:
+            seed_if_empty(database)
+        # Build the matcher index now, so the first resident does not wait for it.
+        current_index(database, str(app.config["DATABASE"]))
+
+    db.init_app(app, [knowledge_schema.migrations, bot_schema.migrations], on_ready=prepare)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
     from bot import api, chat, errors, webhook
-    from knowledge import cli
+    from knowledge import cli, staff
 
     errors.init_app(app)
     app.register_blueprint(webhook.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(chat.bp)
+    app.register_blueprint(staff.bp)
     cli.init_app(app)
     return app

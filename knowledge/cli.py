@@ -10,6 +10,12 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from knowledge.calibration import (
+    OUT_OF_SCOPE_FILE,
+    choose_thresholds,
+    load_out_of_scope,
+    observe,
+)
 from knowledge.db import get_db
 from knowledge.entries import STATUSES
 from knowledge.evaluation import (
@@ -22,6 +28,7 @@ from knowledge.evaluation import (
 from knowledge.exchange import ExchangeError, export_file, import_file
 from knowledge.matcher import current_index
 from knowledge.store import count_entries, published_entries
+from knowledge.synonyms import synonym_groups
 
 log = logging.getLogger(__name__)
 kb = AppGroup("kb", help="知识库：导入、导出、评测。")
@@ -87,6 +94,39 @@ def eval_command(path: Path, show_errors: bool, as_json: bool) -> None:
     else:
         by_id = {entry.id: entry.question for entry in entries}
         click.echo(format_report(figures, by_id if show_errors else None))
+
+
+@kb.command("calibrate")
+@click.option(
+    "--out-of-scope",
+    "out_of_scope_path",
+    type=_FILE,
+    default=OUT_OF_SCOPE_FILE,
+    show_default=True,
+    help="每行一个知识库答不了的问题。",
+)
+@click.option("--max-wrong", default=0.01, show_default=True, help="答错比例上限。")
+@click.option(
+    "--max-out-of-scope", default=0.03, show_default=True, help="范围外被直接回答的比例上限。"
+)
+def calibrate_command(out_of_scope_path: Path, max_wrong: float, max_out_of_scope: float) -> None:
+    """Choose band thresholds from held-out alternates and out-of-scope questions."""
+    db = get_db()
+    observations = observe(
+        published_entries(db), synonym_groups(db), load_out_of_scope(out_of_scope_path)
+    )
+    result = choose_thresholds(observations, max_wrong, max_out_of_scope)
+    click.echo(
+        f"held-out alternates: {result.in_scope}, out-of-scope questions: {result.out_of_scope}"
+    )
+    click.echo(
+        f"direct correct {result.direct_correct:.1%}, direct wrong {result.direct_wrong:.1%}"
+    )
+    click.echo(
+        f"out of scope answered {result.out_of_scope_answered:.1%}, "
+        f"fallback {result.out_of_scope_fallback:.1%}"
+    )
+    click.echo(f"thresholds: {result.thresholds}")
 
 
 def init_app(app: Flask) -> None:

@@ -43,7 +43,8 @@ ALPHA = (
 FUZZ_WEIGHT = 0.3  # share of rapidfuzz string similarity in a phrasing's score
 DOCUMENT_WEIGHT = 0.5  # share of how much of the message the whole entry explains
 ANSWER_PREFIX = 160  # characters of the answer that join the entry's document
-CANDIDATE_POOL = 48  # best phrasings re-scored per message
+CANDIDATE_POOL = 48
+QUERY_CAP = 0.5  # a long message counts at most this many typical phrasings of weight  # best phrasings re-scored per message
 
 
 @dataclass(frozen=True)
@@ -56,11 +57,11 @@ class Thresholds:
     explains by ``distinct`` (a share of the message). Below ``choices`` it falls back.
     """
 
-    answer: float = 0.25
-    lead: float = 0.13
+    answer: float = 0.375
+    lead: float = 0.0
     runner_up_weight: float = 0.8
-    distinct: float = 0.1
-    choices: float = 0.22
+    distinct: float = 0.08
+    choices: float = 0.308
 
 
 @dataclass(frozen=True)
@@ -232,6 +233,8 @@ class MatchIndex:
         self.entry_slot = {entry_id: slot for slot, entry_id in enumerate(self.questions)}
         self.phrasings = _FeatureIndex(texts)
         self.documents = _FeatureIndex(documents)
+        self.typical_phrasing = float(np.median(self.phrasings.row_weight)) if texts else 1.0
+        self.typical_document = float(np.median(self.documents.row_weight)) if documents else 1.0
 
     def prepare(self, text: str) -> str:
         """Normalise text and fold synonyms — what both phrasings and queries go through."""
@@ -255,7 +258,8 @@ class MatchIndex:
             return []
         shared, query_weight = hits
         overlap = shared / (
-            np.power(self.phrasings.row_weight, ALPHA) * query_weight ** (1 - ALPHA)
+            np.power(self.phrasings.row_weight, ALPHA)
+            * min(query_weight, QUERY_CAP * self.typical_phrasing) ** (1 - ALPHA)
         )
         pool = min(len(overlap), CANDIDATE_POOL)
         top_rows = np.argpartition(-overlap, pool - 1)[:pool]
@@ -272,7 +276,9 @@ class MatchIndex:
         if document_hits is not None:
             document_shared, document_query_weight = document_hits
             for entry_id, score in best.items():
-                explained = document_shared[self.entry_slot[entry_id]] / document_query_weight
+                explained = document_shared[self.entry_slot[entry_id]] / min(
+                    document_query_weight, QUERY_CAP * self.typical_document
+                )
                 best[entry_id] = (1 - DOCUMENT_WEIGHT) * score + DOCUMENT_WEIGHT * explained
         ranked = sorted(best.items(), key=lambda item: -item[1])[:limit]
         return [

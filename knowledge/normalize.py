@@ -74,6 +74,11 @@ def to_simplified(text: str) -> str:
     return text
 
 
+def plain_word(text: str) -> str:
+    """A word as the matcher stores it: simplified, without punctuation; particles kept."""
+    return _NOT_WORD.sub("", to_simplified(text))
+
+
 def clean_text(text: str) -> str:
     """The simplified text without punctuation, spaces or filler words."""
     text = _NOT_WORD.sub("", to_simplified(text))
@@ -88,7 +93,7 @@ class SynonymFolder:
     def __init__(self, groups: Iterable[list[str]]):
         self._canonical: dict[str, str] = {}
         for group in groups:
-            words = [clean_text(word) for word in group]
+            words = [plain_word(word) for word in group]
             words = [word for word in words if word]
             for word in words[1:]:
                 if word != words[0]:

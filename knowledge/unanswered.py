@@ -27,7 +27,12 @@ def log_unanswered(
         )
 
 
-def recent_unanswered(db: Database, limit: int = 100) -> list[dict[str, Any]]:
-    """The latest unanswered questions, newest first, with their candidates decoded."""
-    rows = db.query("SELECT * FROM unanswered ORDER BY id DESC LIMIT ?", [limit])
+def recent_unanswered(db: Database, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+    """The latest unanswered questions, newest first (skipping ``offset``), candidates decoded."""
+    rows = db.query("SELECT * FROM unanswered ORDER BY id DESC LIMIT ? OFFSET ?", [limit, offset])
     return [{**row, "candidates": json.loads(row["candidates"] or "[]")} for row in rows]
+
+
+def count_unanswered(db: Database) -> int:
+    """How many unanswered questions are logged."""
+    return db.execute("SELECT count(*) FROM unanswered").fetchone()[0]

@@ -1,0 +1,165 @@
+"""Choose the matcher's band thresholds from data that is not the labeled test set.
+
+In-scope evidence comes from the entries themselves: fold *k* holds out every entry's
+*k*-th alternate, builds the index without them, and asks each held-out alternate.
+Out-of-scope evidence comes from ``knowledge/calibration/out_of_scope.txt``, questions
+no entry answers. The thresholds that answer the most held-out alternates directly while
+keeping wrong answers and answered out-of-scope questions under their caps are chosen.
+The labeled set in tests/eval then measures the result on questions neither step saw.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from knowledge.entries import Entry
+from knowledge.matcher import Match, MatchIndex, Thresholds
+
+OUT_OF_SCOPE_FILE = Path(__file__).parent / "calibration" / "out_of_scope.txt"
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the matcher saw for one calibration question."""
+
+    best: float
+    runner_up: float
+    distinct: float
+    in_scope: bool
+    top_is_right: bool
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Chosen thresholds and how they did on the calibration data."""
+
+    thresholds: Thresholds
+    in_scope: int
+    out_of_scope: int
+    direct_correct: float
+    direct_wrong: float
+    out_of_scope_answered: float
+    out_of_scope_fallback: float
+
+
+def _observe(match: Match, expected: int | None) -> Observation:
+    candidates = match.candidates
+    return Observation(
+        best=candidates[0].score if candidates else 0.0,
+        runner_up=candidates[1].score if len(candidates) > 1 else 0.0,
+        distinct=match.distinct,
+        in_scope=expected is not None,
+        top_is_right=bool(candidates) and candidates[0].entry_id == expected,
+    )
+
+
+def observe(
+    entries: Sequence[Entry], synonyms: Sequence[list[str]], out_of_scope: Sequence[str]
+) -> list[Observation]:
+    """Leave-one-alternate-out observations for every entry, plus the out-of-scope ones."""
+    observations: list[Observation] = []
+    folds = max((len(entry.alternates) for entry in entries), default=0)
+    for fold in range(folds):
+        held_out = [
+            replace(entry, alternates=[a for k, a in enumerate(entry.alternates) if k != fold])
+            for entry in entries
+        ]
+        index = MatchIndex(held_out, synonyms)
+        for entry in entries:
+            if fold < len(entry.alternates):
+                observations.append(_observe(index.match(entry.alternates[fold]), entry.id))
+    index = MatchIndex(entries, synonyms)
+    observations.extend(_observe(index.match(text), None) for text in out_of_scope)
+    return observations
+
+
+class _Table:
+    """Observations as arrays, so thousands of threshold choices can be tried quickly."""
+
+    def __init__(self, observations: Sequence[Observation]):
+        self.best = np.array([o.best for o in observations])
+        self.runner_up = np.array([o.runner_up for o in observations])
+        self.distinct = np.array([o.distinct for o in observations])
+        self.inside = np.array([o.in_scope for o in observations], dtype=bool)
+        self.right = np.array([o.top_is_right for o in observations], dtype=bool)
+        self.n_inside = max(int(self.inside.sum()), 1)
+        self.n_outside = max(int((~self.inside).sum()), 1)
+
+    def figures(self, t: Thresholds) -> tuple[float, float, float, float]:
+        """Direct correct, direct wrong (of in-scope); answered, fallback (of out-of-scope)."""
+        plausible = self.best >= t.choices
+        answered = (
+            plausible
+            & (self.best >= t.answer)
+            & (self.best - t.runner_up_weight * self.runner_up >= t.lead)
+            & (self.distinct >= t.distinct)
+        )
+        return (
+            float((answered & self.inside & self.right).sum()) / self.n_inside,
+            float((answered & self.inside & ~self.right).sum()) / self.n_inside,
+            float((answered & ~self.inside).sum()) / self.n_outside,
+            float((~plausible & ~self.inside).sum()) / self.n_outside,
+        )
+
+
+def choose_thresholds(
+    observations: Sequence[Observation],
+    max_wrong: float = 0.01,
+    max_out_of_scope: float = 0.03,
+    out_of_scope_fallback: float = 0.8,
+) -> Calibration:
+    """The thresholds with the most direct correct answers within both caps.
+
+    The choices threshold is then the lowest that still sends ``out_of_scope_fallback``
+    of the out-of-scope questions to the fallback (the rest see numbered choices).
+    """
+    table = _Table(observations)
+    best: tuple[float, Thresholds] | None = None
+    for answer, lead, distinct in itertools.product(
+        np.arange(0.15, 0.5, 0.025), np.arange(0.0, 0.3, 0.01), np.arange(0.0, 0.3, 0.02)
+    ):
+        thresholds = Thresholds(
+            answer=round(float(answer), 3),
+            lead=round(float(lead), 3),
+            distinct=round(float(distinct), 3),
+            choices=0.0,
+        )
+        correct, wrong, answered, _ = table.figures(thresholds)
+        if (
+            wrong <= max_wrong
+            and answered <= max_out_of_scope
+            and (best is None or correct > best[0])
+        ):
+            best = (correct, thresholds)
+    if best is None:
+        raise ValueError("no thresholds meet the caps on this data")
+    chosen = best[1]
+    outside = sorted(o.best for o in observations if not o.in_scope)
+    if outside:
+        cut = outside[min(int(len(outside) * out_of_scope_fallback), len(outside) - 1)]
+        chosen = replace(chosen, choices=round(float(min(cut, chosen.answer)), 3))
+    return measure(observations, chosen)
+
+
+def measure(observations: Sequence[Observation], thresholds: Thresholds) -> Calibration:
+    """How ``thresholds`` do on the calibration observations."""
+    correct, wrong, answered, fallback = _Table(observations).figures(thresholds)
+    return Calibration(
+        thresholds=thresholds,
+        in_scope=sum(o.in_scope for o in observations),
+        out_of_scope=sum(not o.in_scope for o in observations),
+        direct_correct=correct,
+        direct_wrong=wrong,
+        out_of_scope_answered=answered,
+        out_of_scope_fallback=fallback,
+    )
+
+
+def load_out_of_scope(path: Path = OUT_OF_SCOPE_FILE) -> list[str]:
+    """The out-of-scope calibration questions, one per line."""
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

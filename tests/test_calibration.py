@@ -1,0 +1,83 @@
+"""Calibrating the bands on held-out alternates and out-of-scope questions."""
+
+from __future__ import annotations
+
+from flask.testing import FlaskCliRunner
+from sqlite_utils import Database
+
+from knowledge.calibration import (
+    Observation,
+    choose_thresholds,
+    load_out_of_scope,
+    measure,
+    observe,
+)
+from knowledge.entries import Entry
+from knowledge.matcher import Thresholds
+from knowledge.store import published_entries
+from knowledge.synonyms import synonym_groups
+
+ENTRIES = [
+    Entry(
+        1,
+        "marriage",
+        "离婚冷静期是多长时间",
+        "协议离婚有30天冷静期。",
+        ["协议离婚要等多久", "离婚冷静期怎么算", "冷静期三十天从哪天算"],
+    ),
+    Entry(
+        2,
+        "tort",
+        "被狗咬了谁负责",
+        "饲养人承担责任。",
+        ["狗咬人主人赔吗", "被邻居的狗咬伤了", "狗把孩子咬了找谁"],
+    ),
+    Entry(
+        3,
+        "contract",
+        "借钱不还能起诉吗",
+        "可以向法院起诉。",
+        ["朋友借钱不还", "欠钱不还怎么告", "借条到期不还钱"],
+    ),
+]
+
+
+def test_observe_holds_out_each_alternate_once_and_asks_out_of_scope() -> None:
+    observations = observe(ENTRIES, [], ["今天天气怎么样", "推荐个饭店"])
+    assert sum(o.in_scope for o in observations) == 9
+    assert sum(not o.in_scope for o in observations) == 2
+    assert sum(o.top_is_right for o in observations if o.in_scope) >= 6
+
+
+def _observation(best: float, runner_up: float, distinct: float, right: bool | None) -> Observation:
+    return Observation(best, runner_up, distinct, right is not None, bool(right))
+
+
+def test_chosen_thresholds_respect_both_caps() -> None:
+    observations = [
+        *[_observation(0.6, 0.2, 0.3, True) for _ in range(80)],
+        *[_observation(0.35, 0.3, 0.05, True) for _ in range(15)],
+        *[_observation(0.45, 0.2, 0.2, False) for _ in range(5)],
+        *[_observation(0.3, 0.1, 0.1, None) for _ in range(40)],
+        *[_observation(0.1, 0.05, 0.0, None) for _ in range(60)],
+    ]
+    result = choose_thresholds(observations, max_wrong=0.01, max_out_of_scope=0.03)
+    assert result.direct_wrong <= 0.01 and result.out_of_scope_answered <= 0.03
+    assert result.direct_correct == 0.8
+    assert result.direct_wrong == 0 and result.out_of_scope_answered == 0
+
+
+def test_shipped_thresholds_keep_the_caps_on_the_calibration_data(db: Database) -> None:
+    observations = observe(published_entries(db), synonym_groups(db), load_out_of_scope())
+    assert sum(not o.in_scope for o in observations) >= 100
+    shipped = measure(observations, Thresholds())
+    assert shipped.direct_wrong <= 0.02
+    assert shipped.out_of_scope_answered <= 0.05
+    assert shipped.out_of_scope_fallback >= 0.7
+
+
+def test_calibrate_command_prints_thresholds(runner: FlaskCliRunner) -> None:
+    result = runner.invoke(args=["kb", "calibrate"])
+    assert result.exit_code == 0, result.output
+    assert "thresholds: Thresholds(" in result.output
+    assert "direct wrong" in result.output

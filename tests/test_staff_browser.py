@@ -1,0 +1,219 @@
+"""The staff pages in real headless Chromium, against the app on a real HTTP server on loopback."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from flask import Flask
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from bot import create_app
+from tests.conftest import TEST_CONFIG
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
+SCREENSHOTS = Path("/tmp")
+PASSWORD = "清河-staff-2025"
+OUT_OF_SCOPE = "今天天气怎么样"
+PHONE = {"width": 360, "height": 740}
+DESKTOP = {"width": 1280, "height": 800}
+
+
+def chromium_path() -> str:
+    """Debian's Chromium; the browser tests fail (not skip) without it."""
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        pytest.fail(
+            "Chromium not found (looked for `chromium` on PATH and /usr/bin/chromium). "
+            "Install it: apt-get install -y chromium fonts-noto-cjk — or run scripts/test as root.",
+            pytrace=False,
+        )
+    return path
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    """The Playwright driver, once for this module."""
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    """Headless Chromium, once for this module."""
+    chromium = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+    yield chromium
+    chromium.close()
+
+
+@pytest.fixture
+def app(database_path: Path) -> Flask:
+    """The app with the staff pages switched on."""
+    return create_app({**TEST_CONFIG, "DATABASE": str(database_path), "STAFF_PASSWORD": PASSWORD})
+
+
+@pytest.fixture
+def base_url(app: Flask) -> Iterator[str]:
+    """The app served over HTTP on a free loopback port, in a background thread."""
+    http: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{http.server_port}"
+    http.shutdown()
+    http.server_close()
+    thread.join(timeout=5)
+
+
+@dataclass
+class Tab:
+    """A staff page in a browser, with what went wrong while it ran."""
+
+    page: Page
+    problems: list[str] = field(default_factory=list)
+
+
+Opener = Callable[[dict[str, int]], Tab]
+
+
+@pytest.fixture
+def open_tab(browser: Browser, base_url: str) -> Iterator[Opener]:
+    """A fresh browser context at a viewport size, recording script errors and foreign requests."""
+    contexts: list[BrowserContext] = []
+    host = urlsplit(base_url).netloc
+
+    def opener(viewport: dict[str, int]) -> Tab:
+        context = browser.new_context(viewport=viewport)
+        contexts.append(context)
+        tab = Tab(context.new_page())
+        tab.page.on("pageerror", lambda error: tab.problems.append(f"page error: {error}"))
+        tab.page.on(
+            "console",
+            lambda message: (
+                tab.problems.append(f"console: {message.text}") if message.type == "error" else None
+            ),
+        )
+        tab.page.on(
+            "request",
+            lambda request: (
+                tab.problems.append(f"foreign request: {request.url}")
+                if urlsplit(request.url).netloc != host
+                else None
+            ),
+        )
+        return tab
+
+    yield opener
+    for context in contexts:
+        context.close()
+
+
+def sign_in(page: Page, base_url: str, path: str = "/staff/") -> None:
+    """Open ``path``, get sent to the sign-in form, and sign in through it."""
+    page.goto(base_url + path)
+    expect(page).to_have_url(f"{base_url}/staff/login?next={path}")
+    expect(page.locator("h1")).to_have_text("员工登录")
+    page.locator("#password").fill(PASSWORD)
+    page.locator("button[type=submit]", has_text="登录").click()
+    expect(page).to_have_url(base_url + path)
+
+
+def fits(page: Page, viewport: dict[str, int]) -> bool:
+    """Nothing on the page is wider than the viewport."""
+    return page.evaluate("document.scrollingElement.scrollWidth") <= viewport["width"]
+
+
+def test_sign_in_see_the_dashboard_and_what_pufa_could_not_answer(
+    open_tab: Opener, base_url: str
+) -> None:
+    tab = open_tab(DESKTOP)
+    page = tab.page
+    asked = page.request.post(f"{base_url}/api/ask", data={"text": OUT_OF_SCOPE, "user": "b1"})
+    label = {"fallback": "没答上", "choices": "给了选项"}[asked.json()["kind"]]
+    page.goto(f"{base_url}/staff/login")
+    page.locator("#password").fill("wrong")
+    page.locator("button[type=submit]", has_text="登录").click()
+    expect(page.locator(".error")).to_have_text("密码不正确")
+    # The browser reports the 401 in its console; that one is expected.
+    assert len(tab.problems) == 1 and "401" in tab.problems[0]
+    tab.problems.clear()
+    sign_in(page, base_url)
+    expect(page.locator("h1")).to_have_text("概览")
+    expect(page.locator('strong[data-status="published"]')).not_to_have_text("0")
+    expect(page.locator(".question .asked").first).to_have_text(OUT_OF_SCOPE)
+    page.locator(".nav a", has_text="没答上的问题").click()
+    expect(page).to_have_url(f"{base_url}/staff/unanswered")
+    first = page.locator(".question").first
+    expect(first.locator(".asked")).to_have_text(OUT_OF_SCOPE)
+    expect(first.locator(".kind")).to_have_text(label)
+    expect(page.locator('.nav a[aria-current="page"]')).to_have_text("没答上的问题")
+    page.locator(".logout button").click()
+    expect(page).to_have_url(f"{base_url}/staff/login")
+    expect(page.locator(".flash")).to_have_text("您已退出登录")
+    assert tab.problems == []
+
+
+def test_filters_and_an_entry_page_work_from_the_forms(open_tab: Opener, base_url: str) -> None:
+    tab = open_tab(DESKTOP)
+    page = tab.page
+    sign_in(page, base_url, "/staff/entries")
+    page.locator("select[name=topic]").select_option("antifraud")
+    page.locator("button", has_text="筛选").click()
+    expect(page).to_have_url(f"{base_url}/staff/entries?status=&topic=antifraud")
+    topics = page.locator(".entries td[data-label=主题]")
+    expect(topics.first).to_have_text("防范诈骗")
+    assert set(topics.all_inner_texts()) == {"防范诈骗"}
+    question = page.locator(".entries .question-cell a").first
+    title = question.inner_text()
+    question.click()
+    expect(page.locator("h1")).to_have_text(title)
+    expect(page.locator("#answer")).to_be_visible()
+    assert tab.problems == []
+
+
+@pytest.mark.parametrize(("viewport", "name"), [(PHONE, "phone"), (DESKTOP, "desktop")])
+def test_staff_pages_fit_a_phone_and_a_desktop(
+    open_tab: Opener, base_url: str, viewport: dict[str, int], name: str
+) -> None:
+    tab = open_tab(viewport)
+    page = tab.page
+    # Long unbroken text must wrap, not widen the page.
+    page.request.post(
+        f"{base_url}/api/ask", data={"text": "https://example.org/" + "a" * 300, "user": "b2"}
+    )
+    page.goto(f"{base_url}/staff/login")
+    page.screenshot(path=str(SCREENSHOTS / f"pufa-staff-login-{name}.png"))
+    assert fits(page, viewport)
+    sign_in(page, base_url)
+    for path, shot, whole in [
+        ("/staff/", "dashboard", True),
+        ("/staff/unanswered", "unanswered", True),
+        ("/staff/entries", "entries", False),  # all 170 entries: the first screen is enough
+        ("/staff/entries/1", "entry", True),
+    ]:
+        page.goto(base_url + path)
+        page.screenshot(path=str(SCREENSHOTS / f"pufa-staff-{shot}-{name}.png"), full_page=whole)
+        assert fits(page, viewport), path
+    assert tab.problems == []
