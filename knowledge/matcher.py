@@ -250,12 +250,15 @@ class MatchIndex:
 
     def rank(self, text: str, limit: int = 3) -> list[Candidate]:
         """The ``limit`` best entries for ``text``, best first (empty if nothing overlaps)."""
-        return self._rank(*self._codes(text), limit)
+        return self._rank(*self._codes(text), limit)[0]
 
-    def _rank(self, query: str, codes: np.ndarray, limit: int) -> list[Candidate]:
+    def _rank(
+        self, query: str, codes: np.ndarray, limit: int
+    ) -> tuple[list[Candidate], dict[int, float]]:
+        """The best entries, and for each the share of the message its document explains."""
         hits = self.phrasings.shared_weight(codes)
         if hits is None:
-            return []
+            return [], {}
         shared, query_weight = hits
         overlap = shared / (
             np.power(self.phrasings.row_weight, ALPHA)
@@ -272,51 +275,37 @@ class MatchIndex:
             score = (1 - FUZZ_WEIGHT) * float(overlap[row]) + FUZZ_WEIGHT * similarity
             if score > best.get(entry_id, -1.0):
                 best[entry_id] = score
+        explained = dict.fromkeys(best, 0.0)
         document_hits = self.documents.shared_weight(codes)
         if document_hits is not None:
             document_shared, document_query_weight = document_hits
+            budget = min(document_query_weight, QUERY_CAP * self.typical_document)
             for entry_id, score in best.items():
-                explained = document_shared[self.entry_slot[entry_id]] / min(
-                    document_query_weight, QUERY_CAP * self.typical_document
-                )
-                best[entry_id] = (1 - DOCUMENT_WEIGHT) * score + DOCUMENT_WEIGHT * explained
+                explained[entry_id] = float(document_shared[self.entry_slot[entry_id]]) / budget
+                best[entry_id] = (1 - DOCUMENT_WEIGHT) * score + DOCUMENT_WEIGHT * explained[
+                    entry_id
+                ]
         ranked = sorted(best.items(), key=lambda item: -item[1])[:limit]
-        return [
+        candidates = [
             Candidate(entry_id, self.questions[entry_id], round(min(score, 1.0), 4))
             for entry_id, score in ranked
         ]
-
-    def _distinct_evidence(self, codes: np.ndarray, first: int, second: int | None) -> float:
-        """Share of the message explained by ``first``'s entry document but not ``second``'s,
-        minus the share explained by ``second``'s but not ``first``'s (no second: coverage)."""
-        documents = self.documents
-        slots = np.minimum(np.searchsorted(documents.vocab, codes), len(documents.vocab) - 1)
-        known = slots[documents.vocab[slots] == codes]
-        total = float(documents.idf[known].sum()) + (len(codes) - len(known)) * float(
-            np.log1p(documents.size)
-        )
-        if total <= 0:
-            return 0.0
-        first_slot = self.entry_slot[first]
-        second_slot = -1 if second is None else self.entry_slot[second]
-        evidence = 0.0
-        for feature in known:
-            rows = documents.postings[documents.indptr[feature] : documents.indptr[feature + 1]]
-            in_first, in_second = first_slot in rows, second_slot in rows
-            if in_first != in_second:
-                evidence += documents.idf[feature] if in_first else -documents.idf[feature]
-        return evidence / total
+        return candidates, explained
 
     def match(self, text: str) -> Match:
-        """Rank ``text`` and decide its band from the calibrated thresholds."""
+        """Rank ``text`` and decide its band from the calibrated thresholds.
+
+        ``distinct`` is how much more of the message the best entry explains than the
+        runner-up: words both explain cancel out, so only the differences count.
+        """
         query, codes = self._codes(text)
-        candidates = tuple(self._rank(query, codes, limit=3))
+        candidates, explained = self._rank(query, codes, limit=3)
         distinct = 0.0
         if candidates:
-            runner_up = candidates[1].entry_id if len(candidates) > 1 else None
-            distinct = self._distinct_evidence(codes, candidates[0].entry_id, runner_up)
+            runner_up = explained[candidates[1].entry_id] if len(candidates) > 1 else 0.0
+            distinct = explained[candidates[0].entry_id] - runner_up
         return Match(
-            band_for(candidates, distinct, self.thresholds), candidates, round(distinct, 4)
+            band_for(candidates, distinct, self.thresholds), tuple(candidates), round(distinct, 4)
         )
 
 
