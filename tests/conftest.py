@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from playwright.sync_api import Browser, Playwright, sync_playwright
 from sqlite_utils import Database
 
 from bot import create_app
 from knowledge.db import connect
+from tests.browser_support import CHROMIUM_ARGS, chromium_path
 
 TEST_CONFIG = {
     "TESTING": True,
@@ -80,3 +82,18 @@ def bare_db(bare_database_path: Path) -> Iterator[Database]:
     database = connect(bare_database_path)
     yield database
     database.close()
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    """The Playwright driver, once per test session."""
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    """Headless Debian Chromium, once per test session."""
+    chromium = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+    yield chromium
+    chromium.close()

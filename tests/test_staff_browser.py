@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,58 +13,17 @@ from playwright.sync_api import (
     Browser,
     BrowserContext,
     Page,
-    Playwright,
     expect,
-    sync_playwright,
 )
-from werkzeug.serving import BaseWSGIServer, make_server
 
 from bot import create_app
+from tests.browser_support import DESKTOP, PHONE, SCREENSHOTS, served
 from tests.conftest import TEST_CONFIG
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-quic",
-]
-SCREENSHOTS = Path("/tmp")
 PASSWORD = "清河-staff-2025"
 OUT_OF_SCOPE = "今天天气怎么样"
-PHONE = {"width": 360, "height": 740}
-DESKTOP = {"width": 1280, "height": 800}
-
-
-def chromium_path() -> str:
-    """Debian's Chromium; the browser tests fail (not skip) without it."""
-    path = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(path).exists():
-        pytest.fail(
-            "Chromium not found (looked for `chromium` on PATH and /usr/bin/chromium). "
-            "Install it: apt-get install -y chromium fonts-noto-cjk — or run scripts/test as root.",
-            pytrace=False,
-        )
-    return path
-
-
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    """The Playwright driver, once for this module."""
-    with sync_playwright() as driver:
-        yield driver
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    """Headless Chromium, once for this module."""
-    chromium = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-    yield chromium
-    chromium.close()
 
 
 @pytest.fixture
@@ -78,13 +35,8 @@ def app(database_path: Path) -> Flask:
 @pytest.fixture
 def base_url(app: Flask) -> Iterator[str]:
     """The app served over HTTP on a free loopback port, in a background thread."""
-    http: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{http.server_port}"
-    http.shutdown()
-    http.server_close()
-    thread.join(timeout=5)
+    with served(app) as http:
+        yield f"http://127.0.0.1:{http.server_port}"
 
 
 @dataclass

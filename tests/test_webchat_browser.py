@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import re
-import shutil
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -17,73 +14,28 @@ from playwright.sync_api import (
     BrowserContext,
     Locator,
     Page,
-    Playwright,
     expect,
-    sync_playwright,
 )
 from sqlite_utils import Database
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer
 
 from bot.dialogue import render_entry
 from knowledge.entries import Entry
 from knowledge.settings import get_settings, set_setting
 from knowledge.store import create_entry, entries_by_topic
+from tests.browser_support import DESKTOP, PHONE, SCREENSHOTS, served
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-quic",
-]
-SCREENSHOTS = Path("/tmp")
 ACCOUNT_NAME = "清河普法"
-PHONE = {"width": 360, "height": 740}
-DESKTOP = {"width": 1280, "height": 800}
-
-
-def chromium_path() -> str:
-    """Debian's Chromium; the browser tests fail (not skip) without it."""
-    path = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(path).exists():
-        pytest.fail(
-            "Chromium not found (looked for `chromium` on PATH and /usr/bin/chromium). "
-            "Install it: apt-get install -y chromium fonts-noto-cjk — or run scripts/test as root.",
-            pytrace=False,
-        )
-    return path
-
-
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    """The Playwright driver, once for this module."""
-    with sync_playwright() as driver:
-        yield driver
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    """Headless Chromium, once for this module."""
-    chromium = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-    yield chromium
-    chromium.close()
 
 
 @pytest.fixture
 def server(app: Flask, db: Database) -> Iterator[BaseWSGIServer]:
     """The app served over HTTP on a free loopback port, in a background thread."""
     set_setting(db, "公众号名称", ACCOUNT_NAME, "测试")
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield http
-    http.shutdown()
-    http.server_close()
-    thread.join(timeout=5)
+    with served(app) as http:
+        yield http
 
 
 @pytest.fixture
