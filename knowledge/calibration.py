@@ -109,8 +109,8 @@ class _Table:
 
 def choose_thresholds(
     observations: Sequence[Observation],
-    max_wrong: float = 0.01,
-    max_out_of_scope: float = 0.03,
+    max_wrong: float = 0.02,
+    max_out_of_scope: float = 0.05,
     out_of_scope_fallback: float = 0.8,
 ) -> Calibration:
     """The thresholds with the most direct correct answers within both caps.

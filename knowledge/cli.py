@@ -105,9 +105,9 @@ def eval_command(path: Path, show_errors: bool, as_json: bool) -> None:
     show_default=True,
     help="每行一个知识库答不了的问题。",
 )
-@click.option("--max-wrong", default=0.01, show_default=True, help="答错比例上限。")
+@click.option("--max-wrong", default=0.02, show_default=True, help="答错比例上限。")
 @click.option(
-    "--max-out-of-scope", default=0.03, show_default=True, help="范围外被直接回答的比例上限。"
+    "--max-out-of-scope", default=0.05, show_default=True, help="范围外被直接回答的比例上限。"
 )
 def calibrate_command(out_of_scope_path: Path, max_wrong: float, max_out_of_scope: float) -> None:
     """Choose band thresholds from held-out alternates and out-of-scope questions."""

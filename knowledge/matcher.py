@@ -26,7 +26,7 @@ from rapidfuzz.distance import Indel
 from sqlite_utils import Database
 
 from knowledge.entries import Entry
-from knowledge.normalize import SynonymFolder, char_reading, clean_text
+from knowledge.normalize import SynonymFolder, char_reading, clean_text, clean_texts
 from knowledge.store import content_generation, published_entries
 from knowledge.synonyms import synonym_groups
 
@@ -37,14 +37,16 @@ _BIGRAM = 1 << 42
 _SYLLABLE_BIGRAM = 2 << 42
 _TABLE_SIZE = 0x30000
 # Scoring weights, chosen on leave-one-out runs over the entries' own alternates (see README).
-ALPHA = (
-    0.75  # phrasing overlap = coverage of the phrasing^ALPHA × coverage of the message^(1-ALPHA)
-)
+# phrasing overlap = (share of the phrasing in the message)^ALPHA
+#                   × (share of the message in the phrasing)^(1 - ALPHA)
+ALPHA = 0.75
 FUZZ_WEIGHT = 0.3  # share of rapidfuzz string similarity in a phrasing's score
 DOCUMENT_WEIGHT = 0.5  # share of how much of the message the whole entry explains
-ANSWER_PREFIX = 160  # characters of the answer that join the entry's document
-CANDIDATE_POOL = 48
-QUERY_CAP = 0.5  # a long message counts at most this many typical phrasings of weight  # best phrasings re-scored per message
+ANSWER_PREFIX = 100  # characters of the answer that join the entry's document
+CANDIDATE_POOL = 48  # best phrasings re-scored per message
+QUERY_CAP = 0.5  # a long message weighs at most this many typical phrasings
+COMMON_FEATURE_ROWS = 5000  # features in more rows than this and than ...
+COMMON_FEATURE_SHARE = 0.02  # ... this share of all rows are not scored
 
 
 @dataclass(frozen=True)
@@ -57,11 +59,11 @@ class Thresholds:
     explains by ``distinct`` (a share of the message). Below ``choices`` it falls back.
     """
 
-    answer: float = 0.375
+    answer: float = 0.35
     lead: float = 0.0
     runner_up_weight: float = 0.8
-    distinct: float = 0.08
-    choices: float = 0.308
+    distinct: float = 0.1
+    choices: float = 0.304
 
 
 @dataclass(frozen=True)
@@ -137,10 +139,10 @@ def _feature_codes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     same_row = rows[:-1] == rows[1:]
     function = np.isin(cps, _FUNCTION_CHARS)
     pairs = same_row & ~(function[:-1] & function[1:])
-    syllables = _syllables()[cps]
     left, right = cps[:-1][pairs], cps[1:][pairs]
-    sleft, sright = syllables[:-1][pairs], syllables[1:][pairs]
     pair_rows = rows[:-1][pairs]
+    syllables = _syllables()[cps]
+    sleft, sright = syllables[:-1][pairs], syllables[1:][pairs]
     codes = np.concatenate(
         [
             cps[~function],
@@ -152,30 +154,34 @@ def _feature_codes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
 
 
 class _FeatureIndex:
-    """Binary features of a list of texts, idf-weighted, as postings lists."""
+    """Binary idf-weighted features of ``size`` rows, as postings lists.
 
-    def __init__(self, texts: Sequence[str]):
-        self.size = len(texts)
-        if not texts:
+    ``rows`` and ``codes`` list each feature occurrence (duplicates allowed); one sort of
+    the (feature, row) keys groups the postings by feature and drops the duplicates.
+    """
+
+    def __init__(self, size: int, rows: np.ndarray, codes: np.ndarray):
+        self.size = size
+        self.max_postings = max(COMMON_FEATURE_ROWS, int(size * COMMON_FEATURE_SHARE))
+        if size == 0 or len(codes) == 0:
             self.vocab = np.zeros(0, dtype=np.int64)
             self.idf = np.zeros(0)
             self.indptr = np.zeros(1, dtype=np.int64)
-            self.postings = np.zeros(0, dtype=np.int64)
-            self.row_weight = np.zeros(0)
+            self.postings = np.zeros(0, dtype=np.int32)
+            self.row_weight = np.zeros(size)
             return
-        rows, codes = _feature_codes(texts)
         self.vocab, feature = np.unique(codes, return_inverse=True)
-        # One (row, feature) pair per feature present in a row: binary weights.
-        pairs = np.unique(rows * len(self.vocab) + feature)
-        pair_rows, pair_features = np.divmod(pairs, len(self.vocab))
+        keys = feature.astype(np.int64) * size + rows
+        del feature
+        keys.sort()
+        keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])]
+        pair_features, pair_rows = np.divmod(keys, size)
+        del keys
         df = np.bincount(pair_features, minlength=len(self.vocab))
-        self.idf = np.log1p(self.size / df)
-        order = np.argsort(pair_features, kind="stable")
-        self.postings = pair_rows[order]
+        self.idf = np.log1p(size / df)
         self.indptr = np.concatenate([[0], np.cumsum(df)])
-        self.row_weight = np.bincount(
-            pair_rows, weights=self.idf[pair_features], minlength=self.size
-        )
+        self.postings = pair_rows.astype(np.int32)
+        self.row_weight = np.bincount(pair_rows, weights=self.idf[pair_features], minlength=size)
 
     def shared_weight(self, codes: np.ndarray) -> tuple[np.ndarray, float] | None:
         """Per row, the weight of the query features (unique ``codes``) it contains; and
@@ -184,11 +190,14 @@ class _FeatureIndex:
             return None
         slots = np.minimum(np.searchsorted(self.vocab, codes), len(self.vocab) - 1)
         known = slots[self.vocab[slots] == codes]
-        if len(known) == 0:
+        # Features in a large share of a large index (single common characters) cost the
+        # most to score and say the least; only big indexes skip them.
+        scored = known[self.indptr[known + 1] - self.indptr[known] <= self.max_postings]
+        if len(scored) == 0:
             return None
-        starts, ends = self.indptr[known], self.indptr[known + 1]
+        starts, ends = self.indptr[scored], self.indptr[scored + 1]
         hit_rows = np.concatenate([self.postings[s:e] for s, e in zip(starts, ends, strict=True)])
-        hit_weights = np.repeat(self.idf[known], ends - starts)
+        hit_weights = np.repeat(self.idf[scored], ends - starts)
         shared = np.bincount(hit_rows, weights=hit_weights, minlength=self.size)
         unknown = len(codes) - len(known)
         query_weight = float(self.idf[known].sum()) + unknown * float(np.log1p(self.size))
@@ -209,36 +218,51 @@ class MatchIndex:
         self.generation = generation
         self.folder = SynonymFolder(synonyms)
         self.questions: dict[int, str] = {}
-        texts: list[str] = []
-        row_entry: list[int] = []
-        documents: list[str] = []
         for entry in entries:
             assert entry.id is not None
             self.questions[entry.id] = entry.question
-            phrasings = [p for p in dict.fromkeys(map(self.prepare, entry.phrasings())) if p]
-            texts.extend(phrasings)
-            row_entry.extend([entry.id] * len(phrasings))
-            documents.append(
-                "|".join(
-                    [
-                        *phrasings,
-                        *map(self.prepare, entry.keywords),
-                        self.prepare(entry.answer[:ANSWER_PREFIX]),
-                    ]
-                )
-            )
-        self.texts = texts
-        self.row_entry = np.asarray(row_entry, dtype=np.int64)
-        self.entry_ids = np.asarray(list(self.questions), dtype=np.int64)
         self.entry_slot = {entry_id: slot for slot, entry_id in enumerate(self.questions)}
-        self.phrasings = _FeatureIndex(texts)
-        self.documents = _FeatureIndex(documents)
+        # Normalise everything in two batches: phrasings, and each entry's extra words.
+        prepared = self.prepare_many([p for entry in entries for p in entry.phrasings()])
+        texts: list[str] = []
+        row_slot: list[int] = []
+        start = 0
+        for slot, entry in enumerate(entries):
+            end = start + 1 + len(entry.alternates)
+            for phrasing in dict.fromkeys(prepared[start:end]):
+                if phrasing:
+                    texts.append(phrasing)
+                    row_slot.append(slot)
+            start = end
+        extras = self.prepare_many(
+            [" ".join([*entry.keywords, entry.answer[:ANSWER_PREFIX]]) for entry in entries]
+        )
+        self.texts = texts
+        slots = np.asarray(row_slot, dtype=np.int64)
+        self.row_entry = np.asarray(list(self.questions), dtype=np.int64)[slots]
+        rows, codes = _feature_codes(texts)
+        self.phrasings = _FeatureIndex(len(texts), rows, codes)
+        # An entry's document: the features of all its phrasings, keywords and answer start.
+        extra_rows, extra_codes = _feature_codes(extras)
+        self.documents = _FeatureIndex(
+            len(self.questions),
+            np.concatenate([slots[rows], extra_rows]),
+            np.concatenate([codes, extra_codes]),
+        )
+        del rows, codes, extra_rows, extra_codes
+        self.phrasing_norm = np.power(self.phrasings.row_weight, ALPHA)
         self.typical_phrasing = float(np.median(self.phrasings.row_weight)) if texts else 1.0
-        self.typical_document = float(np.median(self.documents.row_weight)) if documents else 1.0
+        self.typical_document = (
+            float(np.median(self.documents.row_weight)) if self.questions else 1.0
+        )
 
     def prepare(self, text: str) -> str:
         """Normalise text and fold synonyms — what both phrasings and queries go through."""
         return self.folder.fold(clean_text(text))
+
+    def prepare_many(self, texts: Sequence[str]) -> list[str]:
+        """:meth:`prepare` of many texts at once."""
+        return self.folder.fold_many(clean_texts(texts))
 
     def __len__(self) -> int:
         return len(self.questions)
@@ -260,19 +284,21 @@ class MatchIndex:
         if hits is None:
             return [], {}
         shared, query_weight = hits
-        overlap = shared / (
-            np.power(self.phrasings.row_weight, ALPHA)
+        hit_rows = np.flatnonzero(shared)
+        if len(hit_rows) == 0:
+            return [], {}
+        overlap = shared[hit_rows] / (
+            self.phrasing_norm[hit_rows]
             * min(query_weight, QUERY_CAP * self.typical_phrasing) ** (1 - ALPHA)
         )
         pool = min(len(overlap), CANDIDATE_POOL)
-        top_rows = np.argpartition(-overlap, pool - 1)[:pool]
+        top = np.argpartition(-overlap, pool - 1)[:pool]
+        top = top[np.argsort(-overlap[top])]
         best: dict[int, float] = {}
-        for row in top_rows[np.argsort(-overlap[top_rows])]:
-            if overlap[row] <= 0:
-                break
+        for row, row_overlap in zip(hit_rows[top], overlap[top], strict=True):
             entry_id = int(self.row_entry[row])
             similarity = _string_similarity(query, self.texts[row])
-            score = (1 - FUZZ_WEIGHT) * float(overlap[row]) + FUZZ_WEIGHT * similarity
+            score = (1 - FUZZ_WEIGHT) * float(row_overlap) + FUZZ_WEIGHT * similarity
             if score > best.get(entry_id, -1.0):
                 best[entry_id] = score
         explained = dict.fromkeys(best, 0.0)

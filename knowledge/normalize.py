@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 import opencc
@@ -59,7 +59,8 @@ _FILLERS = sorted(
 _FILLER_RE = re.compile("|".join(map(re.escape, _FILLERS)))
 # Everything that is not a letter, digit or CJK character is punctuation to us.
 _NOT_WORD = re.compile(r"[^0-9a-z\u3400-\u9fff]+")
-_TAIL_PARTICLES = re.compile(r"[啊呀呢吧哦嘛么吗哈]+$")
+_NOT_WORD_OR_LINE = re.compile(r"[^0-9a-z\u3400-\u9fff\n]+")
+_TAIL_PARTICLES = re.compile(r"[啊呀呢吧哦嘛么吗哈]+$", re.MULTILINE)
 
 # Polyphonic characters whose legal-domain reading differs from the table's first one.
 _READING_OVERRIDES = {"还": "huan", "重": "zhong", "行": "xing", "长": "chang", "传": "chuan"}
@@ -79,12 +80,20 @@ def plain_word(text: str) -> str:
     return _NOT_WORD.sub("", to_simplified(text))
 
 
+def clean_texts(texts: Sequence[str]) -> list[str]:
+    """:func:`clean_text` of many texts at once (one pass of each step over them all)."""
+    joined = "\n".join(text.replace("\n", " ") for text in texts)
+    words = _NOT_WORD_OR_LINE.sub("", to_simplified(joined))
+    stripped = _TAIL_PARTICLES.sub("", _FILLER_RE.sub("", words))
+    # A message that is nothing but filler ("你好") keeps its words.
+    return [
+        kept or whole for kept, whole in zip(stripped.split("\n"), words.split("\n"), strict=True)
+    ]
+
+
 def clean_text(text: str) -> str:
     """The simplified text without punctuation, spaces or filler words."""
-    text = _NOT_WORD.sub("", to_simplified(text))
-    stripped = _TAIL_PARTICLES.sub("", _FILLER_RE.sub("", text))
-    # A message that is nothing but filler ("你好") keeps its words.
-    return stripped or text
+    return clean_texts([text])[0]
 
 
 class SynonymFolder:
@@ -106,6 +115,12 @@ class SynonymFolder:
         if self._pattern is None:
             return text
         return self._pattern.sub(lambda match: self._canonical[match[0]], text)
+
+    def fold_many(self, texts: Sequence[str]) -> list[str]:
+        """:meth:`fold` of many texts (without line breaks) at once."""
+        if self._pattern is None or not texts:
+            return list(texts)
+        return self.fold("\n".join(texts)).split("\n")
 
 
 @lru_cache(maxsize=65536)

@@ -16,7 +16,7 @@ import pytest
 
 from bench import knowledge_base
 from bench.bench_matcher import baseline_accuracy
-from bench.distractors import distractor_entries, distractor_questions, padded_entries
+from bench.distractors import distractor_entries, distractors, padded_entries
 from bench.knowledge_base import Query, load_queries, shipped_knowledge
 from knowledge.evaluation import EvaluationError
 
@@ -77,12 +77,16 @@ def test_startup_benchmark_times_fresh_processes(tmp_path: Path) -> None:
 
 
 def test_distractors_are_deterministic_distinct_and_nested() -> None:
-    thousand = distractor_questions(1000, seed=7)
-    assert thousand == distractor_questions(1000, seed=7)
-    assert thousand[:100] == distractor_questions(100, seed=7)
-    assert thousand != distractor_questions(1000, seed=8)
-    assert len({standard for standard, _first, _second in thousand}) == 1000
-    assert all(len(set(phrasings)) == 3 for phrasings in thousand)
+    thousand = distractors(1000, seed=7)
+    assert thousand == distractors(1000, seed=7)
+    assert thousand[:100] == distractors(100, seed=7)
+    assert thousand != distractors(1000, seed=8)
+    assert len({distractor.question for distractor in thousand}) == 1000
+    assert all(len({d.question, *d.alternates}) == 3 for d in thousand)
+    assert all(
+        100 <= len(d.answer) <= 300 and "{" not in d.answer.replace("{服务大厅电话}", "")
+        for d in thousand
+    )
 
 
 def test_padding_keeps_shipped_entries_and_numbers_the_rest_after_them() -> None:
