@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
 import resource
 import statistics
+import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -60,22 +62,46 @@ def _percentile(ordered: Sequence[float], percent: float) -> float:
 
 
 def machine() -> dict[str, Any]:
-    """When and on what the benchmark ran; load average shows if others shared the CPU."""
+    """When, on what and on which code the benchmark ran.
+
+    The load average shows whether other work shared the CPU; the matcher's hash ties the
+    figures to the exact knowledge/matcher.py measured (it changes between commits).
+    """
     load = os.getloadavg()
+    matcher = (ROOT / "knowledge" / "matcher.py").read_bytes()
     return {
         "date": datetime.now().astimezone().isoformat(timespec="seconds"),
         "cpus": os.cpu_count(),
         "load_average_1m": round(load[0], 2),
         "python": platform.python_version(),
         "platform": platform.platform(terse=True),
+        "git_head": _git_head(),
+        "matcher_sha256": hashlib.sha256(matcher).hexdigest()[:12],
     }
+
+
+def _git_head() -> str:
+    """The checked-out commit (short), or "unknown" outside a git checkout."""
+    try:
+        completed = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except OSError:
+        return "unknown"
+    return completed.stdout.strip() or "unknown"
 
 
 def machine_line(info: dict[str, Any]) -> str:
     """One header line describing :func:`machine`'s result."""
     return (
         f"{info['date']} · {info['cpus']} CPUs · load {info['load_average_1m']} · "
-        f"Python {info['python']} · {info['platform']}"
+        f"Python {info['python']} · git {info['git_head']} · "
+        f"matcher.py sha256 {info['matcher_sha256']}"
     )
 
 

@@ -4,18 +4,18 @@ A county's knowledge base grows with everyday and administrative questions — s
 security, medical insurance, household registration, vehicles, schools, property
 management, parcels, travel, scenic-spot tickets … Distractors are such questions: built
 from templates and word lists, deterministic for a seed, three phrasings each (a standard
-question and two alternates), sharing the words residents use everywhere (怎么办、需要什么
-材料、老人、能不能) with the shipped entries without asking any shipped question.
+question and two alternates) with an answer of realistic length and two keywords, sharing
+the words residents use everywhere (怎么办、需要什么材料、老人、能不能、服务大厅) with
+the shipped entries without asking any shipped question.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from knowledge.entries import Entry
-
-DISTRACTOR_ANSWER = "（基准测试生成的干扰条目，不是真实答复。）"
 
 # Services residents ask about, as verb phrases ("补办社保卡"), grouped by area.
 MATTERS: dict[str, tuple[str, ...]] = {
@@ -323,11 +323,62 @@ FRAMES: tuple[tuple[str, str, str], ...] = (
     ),
 )
 
-_MATTER_LIST = tuple(matter for matters in MATTERS.values() for matter in matters)
+_MATTER_LIST = tuple((area, matter) for area, matters in MATTERS.items() for matter in matters)
+
+# Answers as a service hall writes them: sentences picked per distractor, about 150–220
+# characters, so the matcher indexes as much answer text as it would for real entries.
+ANSWER_OPENINGS = (
+    "{matter}可以到{place}便民服务中心办理，也可以到县政务服务中心{area}窗口办理。",
+    "{matter}由{area}经办机构负责，{place}的居民可以就近到镇街便民服务中心提交申请。",
+    "在{place}{matter}，先到便民服务中心综合窗口取号，工作人员会告诉您具体流程。",
+)
+ANSWER_MATERIALS = (
+    "一般需要带本人身份证原件；委托别人代办的，还要带代办人身份证和签字的委托书。",
+    "请带上身份证和户口本，如有以前办理过的相关凭证请一并带上，复印件窗口可以免费复印。",
+    "需要填写一张申请表，窗口现场可以领取，也可以提前在网上下载打印后填好带来。",
+    "按照告知承诺制，部分证明材料不用再开，签一份承诺书即可，由工作人员在系统里核验。",
+)
+ANSWER_TIMES = (
+    "材料齐全的当场受理，{days}个工作日内办结，办好后可以免费邮寄到家。",
+    "符合条件的当场办结；需要审核的，{days}个工作日内会有短信通知结果。",
+    "一般{days}个工作日办结，急用的可以向窗口说明情况，申请加快办理。",
+)
+ANSWER_ONLINE = (
+    "不方便跑腿的，可以在爱山东APP上搜索“{matter}”网上办理，进度在“我的办件”里查看。",
+    "老人或行动不便的，可以预约工作人员上门帮办，也可以请子女在手机上代为申请。",
+    "周末和节假日大厅设有延时服务窗口，上班族可以在中午或傍晚过来办理。",
+)
+ANSWER_CLOSINGS = (
+    "办理不收费。有疑问可以拨打{{服务大厅电话}}咨询，工作日上午9点到下午5点有人接听。",
+    "按规定需要交少量工本费，以窗口公示为准。详细情况可以拨打{{服务大厅电话}}咨询。",
+    "具体要求以最新政策为准，也可以拨打12345政务服务便民热线问一问。",
+)
+WORKING_DAYS = (1, 3, 5, 7, 10, 15, 20)
 
 
-def distractor_questions(count: int, seed: int = 20240415) -> list[tuple[str, str, str]]:
-    """``count`` distinct distractors as (standard, alternate, alternate), the same for a seed.
+@dataclass(frozen=True)
+class Distractor:
+    """One generated entry: its question, two alternates, an answer and keywords."""
+
+    question: str
+    alternates: tuple[str, str]
+    answer: str
+    keywords: tuple[str, ...]
+
+
+def _answer(rng: random.Random, slots: dict[str, str]) -> str:
+    parts = [
+        rng.choice(ANSWER_OPENINGS),
+        rng.choice(ANSWER_MATERIALS),
+        rng.choice(ANSWER_TIMES),
+        rng.choice(ANSWER_ONLINE),
+        rng.choice(ANSWER_CLOSINGS),
+    ]
+    return "\n\n".join(parts).format(days=rng.choice(WORKING_DAYS), **slots)
+
+
+def distractors(count: int, seed: int = 20240415) -> list[Distractor]:
+    """``count`` distinct distractors, the same for a seed.
 
     The first ``n`` of a larger count are the ``n`` of a smaller one, so benchmark sizes nest.
     """
@@ -336,20 +387,18 @@ def distractor_questions(count: int, seed: int = 20240415) -> list[tuple[str, st
         raise ValueError(f"at most {space} distractors can be generated, not {count}")
     rng = random.Random(seed)
     seen: set[str] = set()
-    questions: list[tuple[str, str, str]] = []
-    while len(questions) < count:
+    generated: list[Distractor] = []
+    while len(generated) < count:
         frame = rng.choice(FRAMES)
-        slots = {
-            "who": rng.choice(ASKERS),
-            "place": rng.choice(PLACES),
-            "matter": rng.choice(_MATTER_LIST),
-        }
+        area, matter = rng.choice(_MATTER_LIST)
+        slots = {"who": rng.choice(ASKERS), "place": rng.choice(PLACES), "matter": matter}
         standard, first, second = (template.format(**slots) for template in frame)
+        answer = _answer(rng, {**slots, "area": area})
         if standard in seen:
             continue
         seen.add(standard)
-        questions.append((standard, first, second))
-    return questions
+        generated.append(Distractor(standard, (first, second), answer, (area, matter)))
+    return generated
 
 
 def distractor_entries(count: int, first_id: int, seed: int = 20240415) -> list[Entry]:
@@ -358,14 +407,13 @@ def distractor_entries(count: int, first_id: int, seed: int = 20240415) -> list[
         Entry(
             id=first_id + offset,
             topic="services",
-            question=standard,
-            answer=DISTRACTOR_ANSWER,
-            alternates=[first_alternate, second_alternate],
+            question=distractor.question,
+            answer=distractor.answer,
+            alternates=list(distractor.alternates),
+            keywords=list(distractor.keywords),
             status="published",
         )
-        for offset, (standard, first_alternate, second_alternate) in enumerate(
-            distractor_questions(count, seed)
-        )
+        for offset, distractor in enumerate(distractors(count, seed))
     ]
 
 

@@ -36,6 +36,7 @@ _CP_BITS = 21
 _BIGRAM = 1 << 42
 _SYLLABLE_BIGRAM = 2 << 42
 _TABLE_SIZE = 0x30000
+_CODE_BITS = 44  # every feature code is below 2**44
 # Scoring weights, chosen on leave-one-out runs over the entries' own alternates (see README).
 # phrasing overlap = (share of the phrasing in the message)^ALPHA
 #                   × (share of the message in the phrasing)^(1 - ALPHA)
@@ -43,10 +44,10 @@ ALPHA = 0.75
 FUZZ_WEIGHT = 0.3  # share of rapidfuzz string similarity in a phrasing's score
 DOCUMENT_WEIGHT = 0.5  # share of how much of the message the whole entry explains
 ANSWER_PREFIX = 100  # characters of the answer that join the entry's document
-CANDIDATE_POOL = 48  # best phrasings re-scored per message
+CANDIDATE_POOL = 32  # best phrasings re-scored per message
 QUERY_CAP = 0.5  # a long message weighs at most this many typical phrasings
-COMMON_FEATURE_ROWS = 5000  # features in more rows than this and than ...
-COMMON_FEATURE_SHARE = 0.02  # ... this share of all rows are not scored
+COMMON_FEATURE_ROWS = 2000  # features in more rows than this and than ...
+COMMON_FEATURE_SHARE = 0.01  # ... this share of all rows are not scored
 
 
 @dataclass(frozen=True)
@@ -170,13 +171,24 @@ class _FeatureIndex:
             self.postings = np.zeros(0, dtype=np.int32)
             self.row_weight = np.zeros(size)
             return
-        self.vocab, feature = np.unique(codes, return_inverse=True)
-        keys = feature.astype(np.int64) * size + rows
-        del feature
+        # One sort of (code, row) keys groups occurrences by feature, rows ascending.
+        # Codes stay below 2**44, so that fits int64 up to 2**19 rows; bigger indexes
+        # first renumber the codes densely (one more sort).
+        bits = max(1, (size - 1).bit_length())
+        dense_codes = None
+        if _CODE_BITS + bits > 63:
+            dense_codes, codes = np.unique(codes, return_inverse=True)
+        keys = (codes << bits) | rows
         keys.sort()
         keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])]
-        pair_features, pair_rows = np.divmod(keys, size)
+        pair_codes, pair_rows = keys >> bits, keys & ((1 << bits) - 1)
         del keys
+        starts = np.flatnonzero(np.concatenate([[True], pair_codes[1:] != pair_codes[:-1]]))
+        self.vocab = pair_codes[starts] if dense_codes is None else dense_codes[pair_codes[starts]]
+        del pair_codes
+        pair_features = np.repeat(
+            np.arange(len(starts)), np.diff(np.append(starts, len(pair_rows)))
+        )
         df = np.bincount(pair_features, minlength=len(self.vocab))
         self.idf = np.log1p(size / df)
         self.indptr = np.concatenate([[0], np.cumsum(df)])
@@ -284,7 +296,7 @@ class MatchIndex:
         if hits is None:
             return [], {}
         shared, query_weight = hits
-        hit_rows = np.flatnonzero(shared)
+        hit_rows = np.flatnonzero(shared > 0)
         if len(hit_rows) == 0:
             return [], {}
         overlap = shared[hit_rows] / (

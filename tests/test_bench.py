@@ -44,7 +44,7 @@ def test_matcher_benchmark_prints_timings_ratios_accuracy_and_targets(tmp_path: 
         tmp_path,
         *("--sizes", "300", "--queries", "20", "--baseline-queries", "10", "--rounds", "1"),
     )
-    for expected in ("Pufa      p50", "baseline  p50", "faster by mean", "handled right"):
+    for expected in ("Pufa      p50", "baseline  p50", "faster by mean", "Handled right ="):
         assert expected in stdout
     assert "[n/a ] p99 per question at 10,000 entries" in stdout
     shipped, largest = figures["sizes"]
@@ -163,3 +163,14 @@ def test_baseline_cutoff_is_the_one_that_suits_it_best() -> None:
     assert figures["cutoff"] == 90.0
     assert figures["correct_direct"] == 1 and figures["oos_direct"] == 0
     assert figures["handled_right"] == 3 and figures["top1"] == 2
+
+
+def test_bench_readme_shows_how_to_run_every_benchmark() -> None:
+    readme = (ROOT / "bench" / "README.md").read_text(encoding="utf-8")
+    programs = sorted(
+        path.stem
+        for pattern in ("bench_*.py", "profile_*.py")
+        for path in (ROOT / "bench").glob(pattern)
+    )
+    assert programs
+    assert [name for name in programs if f"python -m bench.{name}" not in readme] == []

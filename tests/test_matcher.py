@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from knowledge.entries import Entry
@@ -123,3 +124,16 @@ def test_bands_follow_the_thresholds() -> None:
     assert band_for([high, far], 0.5, thresholds) == "answer"
     assert band_for([high, far], 0.05, thresholds) == "choices"
     assert band_for([Candidate(1, "q", 0.5)], 1.0, thresholds) == "choices"
+
+
+def test_huge_indexes_renumber_codes_and_match_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    import knowledge.matcher as matcher
+
+    small = MatchIndex(ENTRIES)
+    # Pretend codes need all 63 bits, as they would past 2**19 rows.
+    monkeypatch.setattr(matcher, "_CODE_BITS", 63)
+    renumbered = MatchIndex(ENTRIES)
+    assert np.array_equal(small.phrasings.vocab, renumbered.phrasings.vocab)
+    assert np.array_equal(small.phrasings.postings, renumbered.phrasings.postings)
+    for text in ("离婚冷净期多久", "被邻居的狗咬伤了"):
+        assert small.rank(text) == renumbered.rank(text)
