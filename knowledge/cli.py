@@ -28,7 +28,12 @@ from knowledge.evaluation import (
 from knowledge.exchange import ExchangeError, export_file, import_file
 from knowledge.matcher import current_index
 from knowledge.store import count_entries, published_entries
-from knowledge.synonyms import synonym_groups
+from knowledge.synonyms import (
+    add_synonym_group,
+    delete_synonym_group,
+    synonym_groups,
+    synonym_groups_with_ids,
+)
 
 log = logging.getLogger(__name__)
 kb = AppGroup("kb", help="知识库：导入、导出、评测。")
@@ -127,6 +132,38 @@ def calibrate_command(out_of_scope_path: Path, max_wrong: float, max_out_of_scop
         f"fallback {result.out_of_scope_fallback:.1%}"
     )
     click.echo(f"thresholds: {result.thresholds}")
+
+
+@kb.group("synonyms")
+def synonyms_group() -> None:
+    """同义词组：列出、添加、删除（匹配时组内的词都按第一个词处理）。"""
+
+
+@synonyms_group.command("list")
+def synonyms_list_command() -> None:
+    """List every synonym group with its id."""
+    for group_id, words in synonym_groups_with_ids(get_db()):
+        click.echo(f"{group_id}\t{' / '.join(words)}")
+
+
+@synonyms_group.command("add")
+@click.argument("words", nargs=-1, required=True)
+def synonyms_add_command(words: tuple[str, ...]) -> None:
+    """Add a group: the first word is the one the others are folded into."""
+    try:
+        group_id = add_synonym_group(get_db(), list(words))
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"已添加同义词组 {group_id}：{' / '.join(words)}")
+
+
+@synonyms_group.command("delete")
+@click.argument("group_id", type=int)
+def synonyms_delete_command(group_id: int) -> None:
+    """Delete a group by its id (see ``kb synonyms list``)."""
+    if not delete_synonym_group(get_db(), group_id):
+        raise click.ClickException(f"没有编号为 {group_id} 的同义词组")
+    click.echo(f"已删除同义词组 {group_id}")
 
 
 def init_app(app: Flask) -> None:

@@ -17,6 +17,14 @@ def synonym_groups(db: Database) -> list[list[str]]:
     ]
 
 
+def synonym_groups_with_ids(db: Database) -> list[tuple[int, list[str]]]:
+    """Every synonym group with its id, for staff to pick one to delete."""
+    return [
+        (row["id"], json.loads(row["words"]))
+        for row in db.query("SELECT id, words FROM synonym_groups ORDER BY id")
+    ]
+
+
 def add_synonym_group(db: Database, words: list[str]) -> int:
     """Store a group of at least two distinct words and return its id."""
     cleaned = list(dict.fromkeys(word.strip() for word in words if word.strip()))
@@ -32,8 +40,10 @@ def add_synonym_group(db: Database, words: list[str]) -> int:
     return group_id
 
 
-def delete_synonym_group(db: Database, group_id: int) -> None:
-    """Remove a group; the matcher stops folding its words on its next refresh."""
+def delete_synonym_group(db: Database, group_id: int) -> bool:
+    """Remove a group (False if there is none); the matcher stops folding its words."""
     with write(db):
-        db.execute("DELETE FROM synonym_groups WHERE id = ?", [group_id])
-        bump_content_generation(db)
+        deleted = db.execute("DELETE FROM synonym_groups WHERE id = ?", [group_id]).rowcount
+        if deleted:
+            bump_content_generation(db)
+    return bool(deleted)
