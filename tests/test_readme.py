@@ -27,3 +27,20 @@ def test_quickstart_commands_exist_and_ci_runs_the_test_command() -> None:
     ]
     assert ci_steps[-1] == "./scripts/test"
     assert "## Knowledge base tools" in README and "## Benchmarks" in README
+
+
+def test_every_kb_command_is_documented() -> None:
+    from click import Group
+
+    from knowledge.cli import kb
+
+    def names(group: Group, prefix: str) -> list[str]:
+        found = []
+        for name, command in group.commands.items():
+            found.append(f"{prefix} {name}")
+            if isinstance(command, Group):
+                found.extend(names(command, f"{prefix} {name}"))
+        return found
+
+    missing = [name for name in names(kb, "kb") if f"`{name}" not in README]
+    assert missing == []
