@@ -15,6 +15,7 @@ from sqlite_utils import Database
 from bot import create_app
 from knowledge.db import connect
 from tests.browser_support import CHROMIUM_ARGS, chromium_path
+from tests.webhook_support import WeChatSender, sender_for, warm_matcher
 
 TEST_CONFIG = {
     "TESTING": True,
@@ -97,3 +98,10 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     chromium = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
     yield chromium
     chromium.close()
+
+
+@pytest.fixture
+def sender(app: Flask, client: FlaskClient) -> WeChatSender:
+    """Sends signed WeChat requests to ``app``, with its matcher index already built."""
+    warm_matcher(app)
+    return sender_for(app, client)

@@ -7,7 +7,6 @@ import os
 import time
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from sqlite_utils import Database
 from webhook_support import (
@@ -46,11 +45,6 @@ COMPLETE = {
     "MsgType": "text",
     "Content": "你好",
 }
-
-
-@pytest.fixture
-def sender(app: Flask, client: FlaskClient) -> WeChatSender:
-    return sender_for(app, client)
 
 
 def refused(response, status: int, caplog, reason: str, db: Database | None = None) -> None:

@@ -7,22 +7,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flask import Flask
-from flask.testing import FlaskClient
 from sqlite_utils import Database
-from webhook_support import RESIDENT, WeChatSender, sender_for, text_message, warm_matcher
+from webhook_support import RESIDENT, WeChatSender, sender_for, text_message
 
 from bot import create_app
 from bot.message_dedup import stored_reply
 from bot.wechat_reply import HOLDING_TEXT
 
 OFF_TOPIC = "请问火星上的天气今天怎么样呀"
-
-
-@pytest.fixture
-def sender(app: Flask, client: FlaskClient) -> WeChatSender:
-    warm_matcher(app)
-    return sender_for(app, client)
 
 
 @pytest.fixture

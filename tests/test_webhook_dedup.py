@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlite_utils import Database
 from webhook_support import (
     RESIDENT,
@@ -16,7 +15,6 @@ from webhook_support import (
     event_message,
     sender_for,
     text_message,
-    warm_matcher,
 )
 
 from bot import create_app
@@ -33,12 +31,6 @@ from knowledge.db import connect
 
 #: Out of scope for any entry: the dialogue falls back and logs it in ``unanswered``.
 OFF_TOPIC = "请问火星上的天气今天怎么样呀"
-
-
-@pytest.fixture
-def sender(app: Flask, client: FlaskClient) -> WeChatSender:
-    warm_matcher(app)
-    return sender_for(app, client)
 
 
 def dialogue_runs(db: Database, text: str) -> int:

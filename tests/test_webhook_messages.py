@@ -33,12 +33,6 @@ UNIQUE_QUESTION = "普法测试：快递驿站把包裹弄丢了谁来赔"
 
 
 @pytest.fixture
-def sender(app: Flask, client: FlaskClient) -> WeChatSender:
-    warm_matcher(app)
-    return sender_for(app, client)
-
-
-@pytest.fixture
 def publish(app: Flask, db: Database) -> Callable[..., None]:
     """Publish entries of our own (question → answer), so answers do not depend on the
     shipped content."""
