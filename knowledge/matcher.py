@@ -26,17 +26,14 @@ from rapidfuzz.distance import Indel
 from sqlite_utils import Database
 
 from knowledge.entries import Entry
-from knowledge.normalize import SynonymFolder, char_reading, clean_text, clean_texts
+from knowledge.feature_index import ForwardBuilder, PostingsBuilder
+from knowledge.features import distinct, feature_codes, row_bits, sorted_keys
+from knowledge.normalize import SynonymFolder, clean_text, clean_texts
 from knowledge.store import content_generation, published_entries
 from knowledge.synonyms import synonym_groups
 
 Band = Literal["answer", "choices", "fallback"]
 
-_CP_BITS = 21
-_BIGRAM = 1 << 42
-_SYLLABLE_BIGRAM = 2 << 42
-_TABLE_SIZE = 0x30000
-_CODE_BITS = 44  # every feature code is below 2**44
 # Scoring weights, chosen on leave-one-out runs over the entries' own alternates (see README).
 # phrasing overlap = (share of the phrasing in the message)^ALPHA
 #                   × (share of the message in the phrasing)^(1 - ALPHA)
@@ -46,8 +43,7 @@ DOCUMENT_WEIGHT = 0.5  # share of how much of the message the whole entry explai
 ANSWER_PREFIX = 100  # characters of the answer that join the entry's document
 CANDIDATE_POOL = 32  # best phrasings re-scored per message
 QUERY_CAP = 0.5  # a long message weighs at most this many typical phrasings
-COMMON_FEATURE_ROWS = 2000  # features in more rows than this and than ...
-COMMON_FEATURE_SHARE = 0.01  # ... this share of all rows are not scored
+BUILD_CHUNK_ROWS = 8192  # phrasings whose features are extracted and sorted together
 
 
 @dataclass(frozen=True)
@@ -90,130 +86,18 @@ class Match:
         return self.candidates[0] if self.candidates else None
 
 
-def _syllable_table() -> np.ndarray:
-    """Map every code point to an id shared by characters that read alike."""
-    table = np.arange(_TABLE_SIZE, dtype=np.int64)
-    syllable_ids: dict[str, int] = {}
-    for cp in range(0x3400, 0xA000):
-        reading = char_reading(chr(cp))
-        if reading != chr(cp):
-            table[cp] = _TABLE_SIZE + syllable_ids.setdefault(reading, len(syllable_ids))
-    return table
-
-
-_SYLLABLES: np.ndarray | None = None
-_SYLLABLES_LOCK = threading.Lock()
-
-
-def _syllables() -> np.ndarray:
-    global _SYLLABLES
-    with _SYLLABLES_LOCK:
-        if _SYLLABLES is None:
-            _SYLLABLES = _syllable_table()
-    return _SYLLABLES
-
-
-# Function characters: a feature made only of these says nothing about what is asked
-# (怎么, 是不是, 可以吗), however small the knowledge base and its idf statistics are.
-_FUNCTION_CHARS = np.array(
-    sorted(
-        map(
-            ord,
-            set(
-                "的了吗呢吧啊呀么什怎样是不有没在我你他她它们这那个能要会可以就都也还和与及或把被给对让为啥咋嘛哦呗"
-            ),
-        )
-    )
-)
-
-
-def _feature_codes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """All features of ``texts`` as (row, code) arrays; duplicates within a row remain.
-
-    Features made only of function characters are left out.
-    """
-    lengths = np.fromiter((len(text) for text in texts), dtype=np.int64, count=len(texts))
-    joined = "".join(texts)
-    cps = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
-    cps = np.minimum(cps, _TABLE_SIZE - 1)
-    rows = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
-    same_row = rows[:-1] == rows[1:]
-    function = np.isin(cps, _FUNCTION_CHARS)
-    pairs = same_row & ~(function[:-1] & function[1:])
-    left, right = cps[:-1][pairs], cps[1:][pairs]
-    pair_rows = rows[:-1][pairs]
-    syllables = _syllables()[cps]
-    sleft, sright = syllables[:-1][pairs], syllables[1:][pairs]
-    codes = np.concatenate(
-        [
-            cps[~function],
-            _BIGRAM | (left << _CP_BITS) | right,
-            _SYLLABLE_BIGRAM | (sleft << _CP_BITS) | sright,
-        ]
-    )
-    return np.concatenate([rows[~function], pair_rows, pair_rows]), codes
-
-
-class _FeatureIndex:
-    """Binary idf-weighted features of ``size`` rows, as postings lists.
-
-    ``rows`` and ``codes`` list each feature occurrence (duplicates allowed); one sort of
-    the (feature, row) keys groups the postings by feature and drops the duplicates.
-    """
-
-    def __init__(self, size: int, rows: np.ndarray, codes: np.ndarray):
-        self.size = size
-        self.max_postings = max(COMMON_FEATURE_ROWS, int(size * COMMON_FEATURE_SHARE))
-        if size == 0 or len(codes) == 0:
-            self.vocab = np.zeros(0, dtype=np.int64)
-            self.idf = np.zeros(0)
-            self.indptr = np.zeros(1, dtype=np.int64)
-            self.postings = np.zeros(0, dtype=np.int32)
-            self.row_weight = np.zeros(size)
-            return
-        # One sort of (code, row) keys groups occurrences by feature, rows ascending.
-        # Codes stay below 2**44, so that fits int64 up to 2**19 rows; bigger indexes
-        # first renumber the codes densely (one more sort).
-        bits = max(1, (size - 1).bit_length())
-        dense_codes = None
-        if _CODE_BITS + bits > 63:
-            dense_codes, codes = np.unique(codes, return_inverse=True)
-        keys = (codes << bits) | rows
-        keys.sort()
-        keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])]
-        pair_codes, pair_rows = keys >> bits, keys & ((1 << bits) - 1)
-        del keys
-        starts = np.flatnonzero(np.concatenate([[True], pair_codes[1:] != pair_codes[:-1]]))
-        self.vocab = pair_codes[starts] if dense_codes is None else dense_codes[pair_codes[starts]]
-        del pair_codes
-        pair_features = np.repeat(
-            np.arange(len(starts)), np.diff(np.append(starts, len(pair_rows)))
-        )
-        df = np.bincount(pair_features, minlength=len(self.vocab))
-        self.idf = np.log1p(size / df)
-        self.indptr = np.concatenate([[0], np.cumsum(df)])
-        self.postings = pair_rows.astype(np.int32)
-        self.row_weight = np.bincount(pair_rows, weights=self.idf[pair_features], minlength=size)
-
-    def shared_weight(self, codes: np.ndarray) -> tuple[np.ndarray, float] | None:
-        """Per row, the weight of the query features (unique ``codes``) it contains; and
-        the query's own weight, counting features never seen at the highest idf."""
-        if len(codes) == 0 or len(self.vocab) == 0:
-            return None
-        slots = np.minimum(np.searchsorted(self.vocab, codes), len(self.vocab) - 1)
-        known = slots[self.vocab[slots] == codes]
-        # Features in a large share of a large index (single common characters) cost the
-        # most to score and say the least; only big indexes skip them.
-        scored = known[self.indptr[known + 1] - self.indptr[known] <= self.max_postings]
-        if len(scored) == 0:
-            return None
-        starts, ends = self.indptr[scored], self.indptr[scored + 1]
-        hit_rows = np.concatenate([self.postings[s:e] for s, e in zip(starts, ends, strict=True)])
-        hit_weights = np.repeat(self.idf[scored], ends - starts)
-        shared = np.bincount(hit_rows, weights=hit_weights, minlength=self.size)
-        unknown = len(codes) - len(known)
-        query_weight = float(self.idf[known].sum()) + unknown * float(np.log1p(self.size))
-        return shared, query_weight
+def _chunks(entries: Sequence[Entry], rows: int) -> list[tuple[int, int]]:
+    """Consecutive (first, last) ranges of ``entries`` with about ``rows`` phrasings each."""
+    ranges: list[tuple[int, int]] = []
+    first, count = 0, 0
+    for position, entry in enumerate(entries):
+        count += 1 + len(entry.alternates)
+        if count >= rows:
+            ranges.append((first, position + 1))
+            first, count = position + 1, 0
+    if first < len(entries):
+        ranges.append((first, len(entries)))
+    return ranges
 
 
 class MatchIndex:
@@ -234,39 +118,63 @@ class MatchIndex:
             assert entry.id is not None
             self.questions[entry.id] = entry.question
         self.entry_slot = {entry_id: slot for slot, entry_id in enumerate(self.questions)}
-        # Normalise everything in two batches: phrasings, and each entry's extra words.
+        self.texts: list[str] = []
+        row_slot: list[int] = []
+        phrasings, documents = PostingsBuilder(), ForwardBuilder()
+        for first, last in _chunks(entries, BUILD_CHUNK_ROWS):
+            texts, slots = self._distinct_phrasings(entries[first:last], first)
+            self.texts.extend(texts)
+            row_slot.extend(slots)
+            bits = row_bits(len(texts))
+            keys = sorted_keys(*feature_codes(texts), bits)
+            phrasings.add(keys, bits, len(texts))
+            # An entry's document: the features of all its phrasings, keywords and the
+            # start of its answer. Slots never decrease with rows, so (code, slot) keys
+            # made from the sorted (code, row) keys stay sorted; one merge adds the rest.
+            slot_bits = row_bits(last - first)
+            local_slots = np.asarray(slots, dtype=np.int64) - first
+            from_phrasings = distinct(
+                ((keys >> bits) << slot_bits) | local_slots[keys & ((1 << bits) - 1)]
+            )
+            del keys
+            extras = self.prepare_many(
+                [
+                    " ".join([*entry.keywords, entry.answer[:ANSWER_PREFIX]])
+                    for entry in entries[first:last]
+                ]
+            )
+            merged = np.concatenate(
+                [from_phrasings, sorted_keys(*feature_codes(extras), slot_bits)]
+            )
+            merged.sort(kind="stable")
+            documents.add(distinct(merged), slot_bits, last - first)
+        self.row_entry = np.asarray(list(self.questions), dtype=np.int64)[
+            np.asarray(row_slot, dtype=np.int64)
+        ]
+        self.phrasings = phrasings.build()
+        self.documents = documents.build()
+        self.phrasing_norm = np.power(self.phrasings.row_weight, ALPHA)
+        self.typical_phrasing = float(np.median(self.phrasings.row_weight)) if self.texts else 1.0
+        self.typical_document = (
+            float(np.median(self.documents.row_weight)) if self.questions else 1.0
+        )
+
+    def _distinct_phrasings(
+        self, entries: Sequence[Entry], first_slot: int
+    ) -> tuple[list[str], list[int]]:
+        """The distinct normalised phrasings of each of ``entries``, and each one's slot."""
         prepared = self.prepare_many([p for entry in entries for p in entry.phrasings()])
         texts: list[str] = []
-        row_slot: list[int] = []
+        slots: list[int] = []
         start = 0
-        for slot, entry in enumerate(entries):
+        for slot, entry in enumerate(entries, start=first_slot):
             end = start + 1 + len(entry.alternates)
             for phrasing in dict.fromkeys(prepared[start:end]):
                 if phrasing:
                     texts.append(phrasing)
-                    row_slot.append(slot)
+                    slots.append(slot)
             start = end
-        extras = self.prepare_many(
-            [" ".join([*entry.keywords, entry.answer[:ANSWER_PREFIX]]) for entry in entries]
-        )
-        self.texts = texts
-        slots = np.asarray(row_slot, dtype=np.int64)
-        self.row_entry = np.asarray(list(self.questions), dtype=np.int64)[slots]
-        rows, codes = _feature_codes(texts)
-        self.phrasings = _FeatureIndex(len(texts), rows, codes)
-        # An entry's document: the features of all its phrasings, keywords and answer start.
-        extra_rows, extra_codes = _feature_codes(extras)
-        self.documents = _FeatureIndex(
-            len(self.questions),
-            np.concatenate([slots[rows], extra_rows]),
-            np.concatenate([codes, extra_codes]),
-        )
-        del rows, codes, extra_rows, extra_codes
-        self.phrasing_norm = np.power(self.phrasings.row_weight, ALPHA)
-        self.typical_phrasing = float(np.median(self.phrasings.row_weight)) if texts else 1.0
-        self.typical_document = (
-            float(np.median(self.documents.row_weight)) if self.questions else 1.0
-        )
+        return texts, slots
 
     def prepare(self, text: str) -> str:
         """Normalise text and fold synonyms — what both phrasings and queries go through."""
@@ -281,7 +189,7 @@ class MatchIndex:
 
     def _codes(self, text: str) -> tuple[str, np.ndarray]:
         query = self.prepare(text)
-        codes = np.unique(_feature_codes([query])[1]) if query else np.zeros(0, dtype=np.int64)
+        codes = np.unique(feature_codes([query])[1]) if query else np.zeros(0, dtype=np.int64)
         return query, codes
 
     def rank(self, text: str, limit: int = 3) -> list[Candidate]:
@@ -314,15 +222,18 @@ class MatchIndex:
             if score > best.get(entry_id, -1.0):
                 best[entry_id] = score
         explained = dict.fromkeys(best, 0.0)
-        document_hits = self.documents.shared_weight(codes)
-        if document_hits is not None:
-            document_shared, document_query_weight = document_hits
+        document_query = self.documents.query(codes)
+        if document_query is not None:
+            scored, document_query_weight = document_query
             budget = min(document_query_weight, QUERY_CAP * self.typical_document)
-            for entry_id, score in best.items():
-                explained[entry_id] = float(document_shared[self.entry_slot[entry_id]]) / budget
-                best[entry_id] = (1 - DOCUMENT_WEIGHT) * score + DOCUMENT_WEIGHT * explained[
+            shared = self.documents.shared_weight(
+                [self.entry_slot[entry_id] for entry_id in best], scored
+            )
+            for entry_id, entry_shared in zip(list(best), shared.tolist(), strict=True):
+                explained[entry_id] = entry_shared / budget
+                best[entry_id] = (1 - DOCUMENT_WEIGHT) * best[
                     entry_id
-                ]
+                ] + DOCUMENT_WEIGHT * explained[entry_id]
         ranked = sorted(best.items(), key=lambda item: -item[1])[:limit]
         candidates = [
             Candidate(entry_id, self.questions[entry_id], round(min(score, 1.0), 4))

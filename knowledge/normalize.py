@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
+import numpy as np
 import opencc
 from pypinyin.pinyin_dict import pinyin_dict
 
@@ -66,9 +67,30 @@ _TAIL_PARTICLES = re.compile(r"[啊呀呢吧哦嘛么吗哈]+$", re.MULTILINE)
 _READING_OVERRIDES = {"还": "huan", "重": "zhong", "行": "xing", "长": "chang", "传": "chuan"}
 
 
+def _nfkc(text: str) -> str:
+    """``unicodedata.normalize("NFKC", text)``, several times faster on typical text.
+
+    Chinese text is NFKC already but for its full-width punctuation, letters and digits
+    (U+FF01–U+FF5E) and the ideographic space; those are mapped in one numpy pass, and
+    NFKC proper runs only on the lines that still need it.
+    """
+    if unicodedata.is_normalized("NFKC", text):
+        return text
+    cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).copy()
+    cps[(cps >= 0xFF01) & (cps <= 0xFF5E)] -= 0xFEE0
+    cps[cps == 0x3000] = 0x20
+    text = cps.tobytes().decode("utf-32-le", "surrogatepass")
+    if unicodedata.is_normalized("NFKC", text):
+        return text
+    return "\n".join(
+        line if unicodedata.is_normalized("NFKC", line) else unicodedata.normalize("NFKC", line)
+        for line in text.split("\n")
+    )
+
+
 def to_simplified(text: str) -> str:
     """Traditional → simplified, full-width → half-width, lower case, variant spellings fixed."""
-    text = unicodedata.normalize("NFKC", text).lower()
+    text = _nfkc(text).lower()
     text = _T2S.convert(text)
     for variant, standard in _VARIANTS.items():
         text = text.replace(variant, standard)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+import unicodedata
+
 import numpy as np
 import pytest
 
@@ -115,6 +118,13 @@ def test_empty_index_falls_back() -> None:
     assert MatchIndex([]).match("离婚冷静期").band == "fallback"
 
 
+def test_entries_without_words_are_indexed_without_features() -> None:
+    blank = Entry(id=9, topic="marriage", question="？？？", alternates=["!!"], answer="。")
+    assert MatchIndex([blank]).match("离婚冷静期").band == "fallback"
+    index = MatchIndex([blank, *ENTRIES])
+    assert index.match("离婚冷静期是多长时间").best.entry_id == 1
+
+
 def test_bands_follow_the_thresholds() -> None:
     thresholds = Thresholds(answer=0.6, lead=0.1, runner_up_weight=1.0, distinct=0.1, choices=0.3)
     high, close, far = Candidate(1, "q", 0.7), Candidate(2, "r", 0.65), Candidate(2, "r", 0.5)
@@ -126,14 +136,29 @@ def test_bands_follow_the_thresholds() -> None:
     assert band_for([Candidate(1, "q", 0.5)], 1.0, thresholds) == "choices"
 
 
-def test_huge_indexes_renumber_codes_and_match_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_index_built_in_small_chunks_matches_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
     import knowledge.matcher as matcher
 
-    small = MatchIndex(ENTRIES)
-    # Pretend codes need all 63 bits, as they would past 2**19 rows.
-    monkeypatch.setattr(matcher, "_CODE_BITS", 63)
-    renumbered = MatchIndex(ENTRIES)
-    assert np.array_equal(small.phrasings.vocab, renumbered.phrasings.vocab)
-    assert np.array_equal(small.phrasings.postings, renumbered.phrasings.postings)
-    for text in ("离婚冷净期多久", "被邻居的狗咬伤了"):
-        assert small.rank(text) == renumbered.rank(text)
+    whole = MatchIndex(ENTRIES, [["借钱", "借款"]])
+    # One or two entries per chunk: every feature's postings span several chunks.
+    monkeypatch.setattr(matcher, "BUILD_CHUNK_ROWS", 4)
+    chunked = MatchIndex(ENTRIES, [["借钱", "借款"]])
+    assert len(chunked.documents._chunks) > 2
+    assert np.array_equal(whole.phrasings.postings, chunked.phrasings.postings)
+    assert np.allclose(whole.phrasings.row_weight, chunked.phrasings.row_weight)
+    assert np.allclose(whole.documents.row_weight, chunked.documents.row_weight)
+    for text in ("离婚冷净期多久", "被邻居的狗咬伤了", "朋友借款不还能告吗", "今天天气怎么样"):
+        assert whole.match(text) == chunked.match(text)
+
+
+def test_fast_nfkc_equals_unicodedata_nfkc() -> None:
+    from knowledge.normalize import _nfkc
+
+    # Full-width forms, compatibility characters (①, ㎡, ℃, ﬁ, ⼀, 﨑), combining marks,
+    # Hangul jamo, lone surrogates and emoji, in random mixes and across line breaks.
+    pool = [chr(cp) for cp in range(0x20, 0x7F)] + [chr(cp) for cp in range(0xFF01, 0xFF60)]
+    pool += list("\u3000\u3002\uff0c①②㎡℃ﬁ⼀﨑\u0301\u0338\u1100\u1161가\ud800\udc00😀\n离婚冷静期")
+    rng = random.Random(5)
+    for _ in range(5000):
+        text = "".join(rng.choices(pool, k=rng.randint(0, 40)))
+        assert _nfkc(text) == unicodedata.normalize("NFKC", text)
