@@ -190,21 +190,29 @@ class ForwardIndex:
 
     def shared_weight(self, rows: list[int], scored: np.ndarray) -> np.ndarray:
         """For each of ``rows``, the weight of the ``scored`` message features it has."""
-        if not rows:
-            return np.zeros(0)
-        located = np.searchsorted(self._chunk_starts, rows, side="right") - 1
-        segments = []
-        for row, chunk_number in zip(rows, located.tolist(), strict=True):
+        wanted = np.asarray(rows, dtype=np.int64)
+        located = np.searchsorted(self._chunk_starts, wanted, side="right") - 1
+        # The idf of each scored feature, 0 for the rest (np.zeros is lazy: cheap even
+        # for a large vocabulary).
+        weight_of = np.zeros(len(self.vocabulary.codes))
+        weight_of[scored] = self.vocabulary.idf[scored]
+        shared = np.zeros(len(wanted))
+        for chunk_number in np.unique(located).tolist():
             chunk = self._chunks[chunk_number]
-            local = row - chunk.first_row
-            segments.append(chunk.features[chunk.indptr[local] : chunk.indptr[local + 1]])
-        features = np.concatenate(segments)
-        owners = np.repeat(np.arange(len(rows)), [len(segment) for segment in segments])
-        slots = np.minimum(np.searchsorted(scored, features), len(scored) - 1)
-        hit = scored[slots] == features
-        return np.bincount(
-            owners[hit], weights=self.vocabulary.idf[features[hit]], minlength=len(rows)
-        )
+            picked = np.flatnonzero(located == chunk_number)
+            local = wanted[picked] - chunk.first_row
+            starts, lengths = chunk.indptr[local], chunk.indptr[local + 1] - chunk.indptr[local]
+            # Each picked row's run of features, gathered in one fancy index, then summed
+            # run by run (reduceat: empty runs are left out, their rows stay 0).
+            firsts = np.cumsum(lengths) - lengths
+            offsets = np.repeat(starts - firsts, lengths)
+            features = chunk.features[offsets + np.arange(len(offsets))]
+            nonempty = lengths > 0
+            if nonempty.any():
+                shared[picked[nonempty]] = np.add.reduceat(
+                    weight_of.take(features), firsts[nonempty]
+                )
+        return shared
 
 
 class ForwardBuilder:

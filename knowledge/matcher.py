@@ -2,11 +2,13 @@
 
 Every phrasing of every entry (standard question and alternates) is normalised and cut
 into features: characters, character pairs, and pairs of syllable readings (so a
-homophone typo still shares features with the right word). Features are weighted by
-rarity (idf) and stored as numpy postings lists, so scoring all phrasings of 100,000
-entries is one ``np.bincount`` over the postings of the query's features. The best few
-entries are then re-scored with rapidfuzz against their closest phrasing, and the
-result falls into one of three bands:
+homophone typo still shares features with the right word; :mod:`knowledge.features`).
+Features are weighted by rarity (idf) and stored as numpy postings lists, so scoring all
+phrasings of 100,000 entries is one ``np.bincount`` over the postings of the query's
+features (:mod:`knowledge.feature_index`). The best few entries are then re-scored with
+rapidfuzz against their closest phrasing and by how much of the message their whole
+document (phrasings, keywords, start of the answer) explains, and the result falls into
+one of three bands:
 
 - **answer**: one entry scores high and clearly ahead of the runner-up;
 - **choices**: something fits, but not clearly enough — offer the top 3;
