@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask
 from flask.logging import default_handler
 from sqlite_utils import Database
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot import schema as bot_schema
 from bot.config import defaults
@@ -41,6 +42,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         # Build the matcher index now, so the first resident does not wait for it.
         current_index(database, str(app.config["DATABASE"]))
 
+    hops = proxy_hops(app.config["PROXY_HOPS"])
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     db.init_app(app, [knowledge_schema.migrations, bot_schema.migrations], on_ready=prepare)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
@@ -54,3 +58,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(staff.bp)
     cli.init_app(app)
     return app
+
+
+def proxy_hops(value: Any) -> int:
+    """``PROXY_HOPS`` as a count of trusted proxies; a clear error for anything else."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"PROXY_HOPS must be a whole number of proxies (0 or more), not {value!r}")
+    return value

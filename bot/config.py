@@ -36,4 +36,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # Load knowledge/content into an empty database on start.
         "SEED_ON_START": True,
         "MAX_CONTENT_LENGTH": 1024 * 1024,
+        # Reverse proxies (nginx, Caddy …) in front of Pufa whose X-Forwarded-For and
+        # X-Forwarded-Proto headers are trusted; 0 trusts none. Behind one proxy set 1, so
+        # that logs and the staff sign-in lockout see residents' and staff's own addresses.
+        "PROXY_HOPS": 0,
     }

@@ -542,3 +542,39 @@ def test_the_api_and_chat_need_no_staff_token(client: FlaskClient) -> None:
 )
 def test_local_time_is_beijing_time(stamp: str | None, shown: str) -> None:
     assert local_time(stamp) == shown
+
+
+def test_behind_a_trusted_proxy_the_lockout_counts_forwarded_addresses(
+    database_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = {**TEST_CONFIG, "DATABASE": str(database_path), "STAFF_PASSWORD": PASSWORD}
+    proxied = create_app({**config, "PROXY_HOPS": 1})
+    first, second = proxied.test_client(), proxied.test_client()
+    # Both come through the same proxy (one REMOTE_ADDR), from different residents.
+    first.environ_base["HTTP_X_FORWARDED_FOR"] = "198.51.100.1"
+    second.environ_base["HTTP_X_FORWARDED_FOR"] = "198.51.100.2"
+    for _ in range(5):
+        assert sign_in(first, password="wrong").status_code == 401
+    assert sign_in(first).status_code == 429
+    assert "198.51.100.1 locked out" in caplog.text
+    assert sign_in(second).status_code == 302
+
+
+def test_without_trusted_proxies_forwarded_addresses_are_ignored(database_path: Path) -> None:
+    config = {**TEST_CONFIG, "DATABASE": str(database_path), "STAFF_PASSWORD": PASSWORD}
+    direct = create_app(config)
+    first, second = direct.test_client(), direct.test_client()
+    first.environ_base["HTTP_X_FORWARDED_FOR"] = "198.51.100.1"
+    second.environ_base["HTTP_X_FORWARDED_FOR"] = "198.51.100.2"
+    for _ in range(5):
+        assert sign_in(first, password="wrong").status_code == 401
+    # A forged header does not escape the lockout of the real address.
+    assert sign_in(second).status_code == 429
+
+
+@pytest.mark.parametrize("hops", [-1, "two", 1.5, True])
+def test_a_wrong_proxy_hops_setting_stops_start_up_with_a_clear_error(
+    database_path: Path, hops: object
+) -> None:
+    with pytest.raises(ValueError, match="PROXY_HOPS must be a whole number"):
+        create_app({**TEST_CONFIG, "DATABASE": str(database_path), "PROXY_HOPS": hops})
