@@ -544,15 +544,22 @@ def test_local_time_is_beijing_time(stamp: str | None, shown: str) -> None:
     assert local_time(stamp) == shown
 
 
+def clients_through_one_proxy(database_path: Path, hops: int) -> tuple[FlaskClient, ...]:
+    """Two clients with one REMOTE_ADDR (a proxy) and different X-Forwarded-For addresses."""
+    app = create_app(
+        {**TEST_CONFIG, "DATABASE": str(database_path), "STAFF_PASSWORD": PASSWORD}
+        | {"PROXY_HOPS": hops}
+    )
+    clients = app.test_client(), app.test_client()
+    for number, client in enumerate(clients, start=1):
+        client.environ_base["HTTP_X_FORWARDED_FOR"] = f"198.51.100.{number}"
+    return clients
+
+
 def test_behind_a_trusted_proxy_the_lockout_counts_forwarded_addresses(
     database_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    config = {**TEST_CONFIG, "DATABASE": str(database_path), "STAFF_PASSWORD": PASSWORD}
-    proxied = create_app({**config, "PROXY_HOPS": 1})
-    first, second = proxied.test_client(), proxied.test_client()
-    # Both come through the same proxy (one REMOTE_ADDR), from different residents.
-    first.environ_base["HTTP_X_FORWARDED_FOR"] = "198.51.100.1"
-    second.environ_base["HTTP_X_FORWARDED_FOR"] = "198.51.100.2"
+    first, second = clients_through_one_proxy(database_path, hops=1)
     for _ in range(5):
         assert sign_in(first, password="wrong").status_code == 401
     assert sign_in(first).status_code == 429
@@ -561,11 +568,7 @@ def test_behind_a_trusted_proxy_the_lockout_counts_forwarded_addresses(
 
 
 def test_without_trusted_proxies_forwarded_addresses_are_ignored(database_path: Path) -> None:
-    config = {**TEST_CONFIG, "DATABASE": str(database_path), "STAFF_PASSWORD": PASSWORD}
-    direct = create_app(config)
-    first, second = direct.test_client(), direct.test_client()
-    first.environ_base["HTTP_X_FORWARDED_FOR"] = "198.51.100.1"
-    second.environ_base["HTTP_X_FORWARDED_FOR"] = "198.51.100.2"
+    first, second = clients_through_one_proxy(database_path, hops=0)
     for _ in range(5):
         assert sign_in(first, password="wrong").status_code == 401
     # A forged header does not escape the lockout of the real address.
