@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from pathlib import Path
@@ -10,9 +11,10 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
+import knowledge.matcher as matcher
 from knowledge.db import connect, write
 from knowledge.entries import Entry, EntryError, entry_from_record
-from knowledge.matcher import current_index
+from knowledge.matcher import MatchIndex, current_index
 from knowledge.settings import SETTINGS, get_settings, render_placeholders, set_setting
 from knowledge.store import (
     StaleEntryError,
@@ -267,3 +269,58 @@ def test_matcher_sees_a_newly_published_entry_without_restart(
     assert match.best is not None and match.best.entry_id == entry_id
     set_status(db, entry_id, "archived", by="王审核")
     assert entry_id not in current_index(db, key).questions
+
+
+def wait_for_generation(db: Database, key: str, generation: int) -> MatchIndex:
+    """The index of ``key`` once it has caught up with ``generation`` (10 s at most)."""
+    give_up = time.monotonic() + 10
+    while (index := current_index(db, key)).generation != generation:
+        assert time.monotonic() < give_up, "the background rebuild never finished"
+        time.sleep(0.02)
+    return index
+
+
+def test_a_slow_index_keeps_answering_while_its_successor_builds(
+    db: Database,
+    database_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(matcher, "SYNC_REBUILD_SECONDS", -1.0)  # every index counts as slow
+    caplog.set_level(logging.INFO, logger="knowledge.matcher")
+    key = str(database_path)
+    question = "楼上养的鹦鹉天天半夜学打鸣怎么办"
+    before = current_index(db, key)
+    entry_id = create_entry(db, make_entry(question=question), by="张编辑")
+    set_status(db, entry_id, "published", by="王审核")
+    # The message that notices the change is answered at once, by the previous index.
+    assert current_index(db, key) is before
+    after = wait_for_generation(db, key, content_generation(db))
+    assert after is not before
+    best = after.match(question).best
+    assert best is not None and best.entry_id == entry_id
+    assert "rebuilt in the background" in caplog.text
+
+
+def test_a_failed_background_rebuild_leaves_the_previous_index_answering(
+    db: Database,
+    database_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(matcher, "SYNC_REBUILD_SECONDS", -1.0)
+    key = str(database_path)
+    before = current_index(db, key)
+    set_status(db, create_entry(db, make_entry(), by="张编辑"), "published", by="王审核")
+    # The rebuild opens the file anew and finds no tables: this connection keeps the
+    # old file open, the rebuild gets an empty one.
+    database_path.unlink()
+    assert current_index(db, key) is before
+    give_up = time.monotonic() + 10
+    while "rebuild failed" not in caplog.text:
+        assert time.monotonic() < give_up, "the failed rebuild was never logged"
+        time.sleep(0.02)
+    assert current_index(db, key).match("离婚冷静期是多长时间").band == "answer"
+    # No retry before the back-off is over: one failure, logged once.
+    time.sleep(0.1)
+    assert caplog.text.count("rebuild failed") == 1
