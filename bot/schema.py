@@ -14,3 +14,9 @@ def create_dialogue_tables(db: Database) -> None:
     db["processed_messages"].create({"key": str, "reply": str, "created_at": float}, pk="key")
     db["processed_messages"].create_index(["created_at"])
     db["conversations"].create({"user": str, "state": str, "expires_at": float}, pk="user")
+
+
+@migrations()
+def create_wechat_tokens(db: Database) -> None:
+    """The WeChat access token, shared by every worker until it nearly expires."""
+    db["wechat_tokens"].create({"app_id": str, "token": str, "expires_at": float}, pk="app_id")

@@ -24,6 +24,8 @@ TEST_CONFIG = {
     "WECHAT_APP_ID": "wx0000000000000000",
     "WECHAT_APP_SECRET": "test-app-secret",
     "WECHAT_AES_KEY": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+    # Nothing listens there: a test that reaches the WeChat API by mistake fails at once.
+    "WECHAT_API_BASE": "http://127.0.0.1:9",
 }
 
 

@@ -7,12 +7,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from sqlite_utils import Database
 from webhook_support import RESIDENT, WeChatSender, sender_for, text_message
 
 from bot import create_app
 from bot.message_dedup import stored_reply
-from bot.wechat_reply import HOLDING_TEXT
+from bot.wechat_reply import HOLDING_TEXT, LATER_TEXT
+from bot.wechat_standin import WeChatStandIn
+from tests.conftest import TEST_CONFIG
 
 OFF_TOPIC = "请问火星上的天气今天怎么样呀"
 
@@ -98,3 +101,67 @@ def test_a_failing_dialogue_gets_the_holding_reply_and_a_retry_tries_again(
     retry = sender.exchange("plain", text_message(OFF_TOPIC, msg_id=5004))
     assert retry["Content"] not in (HOLDING_TEXT, "")
     assert dialogue_runs(db, OFF_TOPIC) == 1
+
+
+def late_app(database_path: Path, wechat: WeChatStandIn, deadline: float = 0.01) -> Flask:
+    """An app whose account can send 客服 messages, with no time to answer in the request."""
+    return create_app(
+        {
+            **TEST_CONFIG,
+            "DATABASE": str(database_path),
+            "REPLY_DEADLINE": deadline,
+            "WECHAT_API_BASE": wechat.base_url,
+        }
+    )
+
+
+def wait_until_sent(wechat: WeChatStandIn, count: int = 1, seconds: float = 10.0) -> list:
+    give_up = time.monotonic() + seconds
+    while len(wechat.sent) < count:
+        assert time.monotonic() < give_up, "no 客服 message arrived"
+        time.sleep(0.02)
+    return wechat.sent
+
+
+def test_a_late_answer_follows_as_a_customer_service_message(database_path: Path, db, caplog):
+    with WeChatStandIn(TEST_CONFIG["WECHAT_APP_ID"], TEST_CONFIG["WECHAT_APP_SECRET"]) as wechat:
+        app = late_app(database_path, wechat)
+        sender = sender_for(app, app.test_client())
+        held = sender.exchange("plain", text_message("离婚冷静期多久", msg_id=5005))
+        assert held["Content"] == LATER_TEXT
+        [late] = wait_until_sent(wechat)
+    answer = wait_until_recorded(db, "msg:5005")
+    assert late.touser == RESIDENT and late.content == answer
+    assert "冷静期" in answer
+    assert "it follows as a 客服 message" in caplog.text
+
+
+def test_a_late_answer_that_cannot_be_sent_is_logged(database_path: Path, db, caplog):
+    with WeChatStandIn(TEST_CONFIG["WECHAT_APP_ID"], TEST_CONFIG["WECHAT_APP_SECRET"]) as wechat:
+        wechat.close_window(RESIDENT)
+        app = late_app(database_path, wechat)
+        sender = sender_for(app, app.test_client())
+        assert (
+            sender.exchange("plain", text_message(OFF_TOPIC, msg_id=5006))["Content"] == LATER_TEXT
+        )
+        give_up = time.monotonic() + 10
+        while "late reply not sent" not in caplog.text:
+            assert time.monotonic() < give_up, "the failed send was never logged"
+            time.sleep(0.02)
+    assert "45015" in caplog.text
+    assert wait_until_recorded(db, "msg:5006") not in ("", LATER_TEXT)
+
+
+def test_a_dialogue_that_fails_after_the_deadline_sends_the_holding_text(
+    database_path: Path, db, caplog
+):
+    db["conversations"].insert({"user": RESIDENT, "state": "{broken", "expires_at": 4e9})
+    with WeChatStandIn(TEST_CONFIG["WECHAT_APP_ID"], TEST_CONFIG["WECHAT_APP_SECRET"]) as wechat:
+        app = late_app(database_path, wechat, deadline=0.0)
+        sender = sender_for(app, app.test_client())
+        assert (
+            sender.exchange("plain", text_message(OFF_TOPIC, msg_id=5007))["Content"] == LATER_TEXT
+        )
+        [late] = wait_until_sent(wechat)
+    assert late.content == HOLDING_TEXT
+    assert stored_reply(db, "msg:5007") is None  # released: a new message is processed afresh
