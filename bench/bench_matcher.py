@@ -53,7 +53,7 @@ Best = tuple[int | None, float]  # the baseline's top entry id and its WRatio sc
 class Baseline:
     """``extractOne`` with WRatio over every phrasing, mapped back to the entry it belongs to."""
 
-    def __init__(self, entries: Sequence[Entry]):
+    def __init__(self, entries: Sequence[Entry]) -> None:
         self.questions = [phrasing for entry in entries for phrasing in entry.phrasings()]
         self.owners = [entry.id for entry in entries for _ in entry.phrasings()]
 

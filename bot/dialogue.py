@@ -86,7 +86,7 @@ def render_entry(entry: Entry, settings: dict[str, str]) -> str:
 class Dialogue:
     """Turns one resident message into one reply, reading and saving the resident's state."""
 
-    def __init__(self, db: Database, index: MatchIndex, state_ttl: float = 600.0):
+    def __init__(self, db: Database, index: MatchIndex, state_ttl: float = 600.0) -> None:
         self.db = db
         self.index = index
         self.state_ttl = state_ttl

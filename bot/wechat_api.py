@@ -29,7 +29,7 @@ _STALE_TOKEN_CODES = {40001, 40014, 42001}
 class WeChatAPIError(RuntimeError):
     """The WeChat API refused a call or could not be reached."""
 
-    def __init__(self, message: str, errcode: int | None = None):
+    def __init__(self, message: str, errcode: int | None = None) -> None:
         super().__init__(message)
         self.errcode = errcode
 
@@ -37,7 +37,9 @@ class WeChatAPIError(RuntimeError):
 class WeChatAPI:
     """One Official Account's API client; the token store is the database ``db``."""
 
-    def __init__(self, db: Database, base_url: str, app_id: str, secret: str, timeout: float = 5.0):
+    def __init__(
+        self, db: Database, base_url: str, app_id: str, secret: str, timeout: float = 5.0
+    ) -> None:
         self.db = db
         self.base_url = base_url.rstrip("/")
         self.app_id = app_id

@@ -29,7 +29,7 @@ _DECRYPT_ERRORS = (ValueError, IndexError, struct.error, TypeError)
 class RejectedRequest(Exception):
     """A webhook request refused with an HTTP ``status``; ``reason`` goes to the log."""
 
-    def __init__(self, status: int, reason: str):
+    def __init__(self, status: int, reason: str) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason

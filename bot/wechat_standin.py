@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, Response, jsonify, request
 from werkzeug.serving import BaseWSGIServer, make_server
 
 MAX_TEXT_BYTES = 2048
@@ -43,7 +43,7 @@ class _State:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def _error(code: int, message: str):
+def _error(code: int, message: str) -> Response:
     return jsonify({"errcode": code, "errmsg": message})
 
 
@@ -51,7 +51,7 @@ def _standin_app(state: _State) -> Flask:
     app = Flask("wechat_standin")
 
     @app.post("/cgi-bin/stable_token")
-    def stable_token():
+    def stable_token() -> Response:
         body: dict[str, Any] = request.get_json(silent=True) or {}
         if body.get("grant_type") != "client_credential":
             return _error(40002, "invalid grant_type")
@@ -66,7 +66,7 @@ def _standin_app(state: _State) -> Flask:
             return jsonify({"access_token": state.token, "expires_in": 7200})
 
     @app.post("/cgi-bin/message/custom/send")
-    def custom_send():
+    def custom_send() -> Response:
         if not state.token or request.args.get("access_token") != state.token:
             return _error(40001, "invalid credential, access_token is invalid or not latest")
         body: dict[str, Any] = request.get_json(silent=True) or {}
@@ -88,7 +88,7 @@ def _standin_app(state: _State) -> Flask:
 class WeChatStandIn:
     """The stand-in, served on 127.0.0.1 at a free port while the ``with`` block runs."""
 
-    def __init__(self, app_id: str, secret: str):
+    def __init__(self, app_id: str, secret: str) -> None:
         self._state = _State(app_id, secret)
         self._server: BaseWSGIServer = make_server("127.0.0.1", 0, _standin_app(self._state))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)

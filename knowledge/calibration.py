@@ -81,7 +81,7 @@ def observe(
 class _Table:
     """Observations as arrays, so thousands of threshold choices can be tried quickly."""
 
-    def __init__(self, observations: Sequence[Observation]):
+    def __init__(self, observations: Sequence[Observation]) -> None:
         self.best = np.array([o.best for o in observations])
         self.runner_up = np.array([o.runner_up for o in observations])
         self.distinct = np.array([o.distinct for o in observations])

@@ -41,7 +41,7 @@ class Entry:
 class EntryError(ValueError):
     """A record that cannot become an entry; ``field`` names what is wrong."""
 
-    def __init__(self, field_name: str, message: str):
+    def __init__(self, field_name: str, message: str) -> None:
         super().__init__(f"{field_name}: {message}")
         self.field = field_name
         self.message = message

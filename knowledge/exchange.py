@@ -59,7 +59,7 @@ class RecordProblem:
 class InvalidRecordsError(ExchangeError):
     """Some records of an import file are wrong; nothing was imported."""
 
-    def __init__(self, problems: list[RecordProblem]):
+    def __init__(self, problems: list[RecordProblem]) -> None:
         self.problems = problems
         lines = [f"文件中有{len(problems)}处错误，未导入任何条目：", *map(str, problems)]
         super().__init__("\n".join(lines))

@@ -87,7 +87,7 @@ class _PostingsChunk:
 class PostingsIndex:
     """Feature → rows, for finding every row that shares features with a message."""
 
-    def __init__(self, size: int):
+    def __init__(self, size: int) -> None:
         self.size = size
         self.vocabulary = _Vocabulary(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), 0)
         self.indptr = np.zeros(1, dtype=np.int64)
@@ -171,7 +171,7 @@ class ForwardIndex:
     and looking up a few dozen rows costs a few dozen slices.
     """
 
-    def __init__(self, size: int, vocabulary: _Vocabulary, chunks: list[_ForwardChunk]):
+    def __init__(self, size: int, vocabulary: _Vocabulary, chunks: list[_ForwardChunk]) -> None:
         self.size = size
         self.vocabulary = vocabulary
         self._chunks = chunks

@@ -119,7 +119,7 @@ class MatchIndex:
         synonyms: Sequence[list[str]] = (),
         thresholds: Thresholds | None = None,
         generation: int = 0,
-    ):
+    ) -> None:
         started = time.perf_counter()
         self.thresholds = thresholds or Thresholds()
         self.generation = generation

@@ -121,7 +121,7 @@ def clean_text(text: str) -> str:
 class SynonymFolder:
     """Replaces every word of a synonym group by the group's first word, longest match first."""
 
-    def __init__(self, groups: Iterable[list[str]]):
+    def __init__(self, groups: Iterable[list[str]]) -> None:
         self._canonical: dict[str, str] = {}
         for group in groups:
             words = [plain_word(word) for word in group]

@@ -98,7 +98,7 @@ class LoginThrottle:
         limit: int = LOGIN_ATTEMPTS,
         window: float = LOGIN_WINDOW,
         clock: Callable[[], float] = time.monotonic,
-    ):
+    ) -> None:
         self.limit = limit
         self.window = window
         self.clock = clock
@@ -252,7 +252,9 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def _login_form(next_page: str, error: str | None, status: int, headers: dict | None = None):
+def _login_form(
+    next_page: str, error: str | None, status: int, headers: dict | None = None
+) -> tuple[str, int, dict]:
     page = render_template("staff/login.html", next_page=next_page, error=error)
     return page, status, headers or {}
 

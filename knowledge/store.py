@@ -60,7 +60,9 @@ def bump_content_generation(db: Database) -> None:
     db.execute("UPDATE meta SET value = value + 1 WHERE key = 'content_generation'")
 
 
-def _keep_version(db: Database, entry_id: int, version: int, columns: dict, by: str, at: str):
+def _keep_version(
+    db: Database, entry_id: int, version: int, columns: dict, by: str, at: str
+) -> None:
     db["entry_versions"].insert(
         {"entry_id": entry_id, "version": version, **columns, "changed_by": by, "changed_at": at}
     )
