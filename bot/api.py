@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import asdict
 
 from flask import Blueprint, abort, jsonify, request
@@ -15,6 +16,12 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 log = logging.getLogger(__name__)
 MAX_TEXT_CHARS = 2000
 MAX_USER_CHARS = 128
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def well_formed(text: str) -> str:
+    """``text`` with each lone surrogate (JSON allows them, Unicode text does not) as U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 @bp.post("/ask")
@@ -37,7 +44,7 @@ def ask() -> Response:
     user = payload.get("user") or f"api:{request.remote_addr}"
     if not isinstance(user, str) or len(user) > MAX_USER_CHARS:
         abort(400, description="user 应为不超过128个字符的文字")
-    reply = respond(Incoming(user=user, text=text))
+    reply = respond(Incoming(user=well_formed(user), text=well_formed(text)))
     assert reply is not None  # text always gets a reply
     body = asdict(reply)
     return jsonify(

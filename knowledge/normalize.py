@@ -58,6 +58,7 @@ _FILLERS = sorted(
     reverse=True,
 )
 _FILLER_RE = re.compile("|".join(map(re.escape, _FILLERS)))
+_SURROGATES = re.compile("[\ud800-\udfff]")
 # Everything that is not a letter, digit or CJK character is punctuation to us.
 _NOT_WORD = re.compile(r"[^0-9a-z\u3400-\u9fff]+")
 _NOT_WORD_OR_LINE = re.compile(r"[^0-9a-z\u3400-\u9fff\n]+")
@@ -91,7 +92,10 @@ def _nfkc(text: str) -> str:
 def to_simplified(text: str) -> str:
     """Traditional → simplified, full-width → half-width, lower case, variant spellings fixed."""
     text = _nfkc(text).lower()
-    text = _T2S.convert(text)
+    try:
+        text = _T2S.convert(text)
+    except UnicodeEncodeError:  # lone surrogates: no word has them
+        text = _T2S.convert(_SURROGATES.sub("", text))
     for variant, standard in _VARIANTS.items():
         text = text.replace(variant, standard)
     return text

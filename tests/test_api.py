@@ -172,3 +172,17 @@ def test_get_is_refused_with_405_in_json(client: FlaskClient) -> None:
     assert response.status_code == 405
     assert response.is_json and response.get_json()["status"] == 405
     assert "POST" in response.headers["Allow"]
+
+
+def test_lone_surrogates_in_the_json_are_answered_not_a_500(
+    client: FlaskClient, db: Database
+) -> None:
+    # JSON may escape half an emoji ("\ud83d"); Python decodes it to a lone surrogate.
+    body = '{"text": "\\ud83d離婚冷靜期多久\\udc00", "user": "\\ud800resident"}'
+    response = client.post("/api/ask", data=body, content_type="application/json")
+    assert response.status_code == 200
+    assert response.get_json()["kind"] == "answer"
+    odd = '{"text": "\\ud83d天气怎么样", "user": "\\ud800resident"}'
+    assert client.post("/api/ask", data=odd, content_type="application/json").status_code == 200
+    logged = db.execute("SELECT text FROM unanswered ORDER BY id DESC LIMIT 1").fetchone()[0]
+    assert logged == "\ufffd天气怎么样"

@@ -162,3 +162,8 @@ def test_fast_nfkc_equals_unicodedata_nfkc() -> None:
     for _ in range(5000):
         text = "".join(rng.choices(pool, k=rng.randint(0, 40)))
         assert _nfkc(text) == unicodedata.normalize("NFKC", text)
+
+
+def test_lone_surrogates_are_dropped_by_normalisation(index: MatchIndex) -> None:
+    assert clean_text("\ud83d離婚冷靜期\udc00") == "离婚冷静期"
+    assert index.match("\ud800离婚冷静期是多长时间").band == "answer"
