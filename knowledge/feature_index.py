@@ -51,7 +51,9 @@ class _Vocabulary:
     size: int
 
     @classmethod
-    def of_chunks(cls, chunk_codes: list[np.ndarray], size: int) -> tuple[_Vocabulary, list]:
+    def of_chunks(
+        cls, chunk_codes: list[np.ndarray], size: int
+    ) -> tuple[_Vocabulary, list[np.ndarray]]:
         """The union of the chunks' codes, and each chunk's codes as positions in it."""
         codes = np.unique(np.concatenate(chunk_codes)) if chunk_codes else np.zeros(0, np.int64)
         positions = [np.searchsorted(codes, chunk).astype(np.int32) for chunk in chunk_codes]
