@@ -26,7 +26,7 @@ from knowledge.evaluation import (
     resolver_for,
 )
 from knowledge.exchange import ExchangeError, export_file, import_file
-from knowledge.matcher import current_index
+from knowledge.live_index import current_index
 from knowledge.store import count_entries, published_entries
 from knowledge.synonyms import (
     add_synonym_group,

@@ -17,8 +17,6 @@ one of three bands:
 
 from __future__ import annotations
 
-import logging
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,19 +25,13 @@ from typing import Literal
 import numpy as np
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Indel
-from sqlite_utils import Database
 
-from knowledge.db import connect
 from knowledge.entries import Entry
 from knowledge.feature_index import ForwardBuilder, PostingsBuilder
 from knowledge.features import distinct, feature_codes, row_bits, sorted_keys
 from knowledge.normalize import SynonymFolder, clean_text, clean_texts
-from knowledge.store import content_generation, published_entries
-from knowledge.synonyms import synonym_groups
 
 Band = Literal["answer", "choices", "fallback"]
-
-log = logging.getLogger(__name__)
 
 # Scoring weights, chosen on leave-one-out runs over the entries' own alternates (see README).
 # phrasing overlap = (share of the phrasing in the message)^ALPHA
@@ -51,9 +43,6 @@ ANSWER_PREFIX = 100  # characters of the answer that join the entry's document
 CANDIDATE_POOL = 32  # best phrasings re-scored per message
 QUERY_CAP = 0.5  # a long message weighs at most this many typical phrasings
 BUILD_CHUNK_ROWS = 8192  # phrasings whose features are extracted and sorted together
-# An index that took longer than this to build is rebuilt in the background after a
-# content change, while it keeps answering; a quicker one is rebuilt on the spot.
-SYNC_REBUILD_SECONDS = 0.3
 
 
 @dataclass(frozen=True)
@@ -291,82 +280,3 @@ def band_for(candidates: Sequence[Candidate], distinct: float, thresholds: Thres
     ):
         return "answer"
     return "choices"
-
-
-_CACHE: dict[str, MatchIndex] = {}
-_CACHE_LOCK = threading.Lock()
-_REBUILDING: set[str] = set()
-_REBUILDING_LOCK = threading.Lock()
-_FAILED_AT: dict[str, float] = {}
-REBUILD_RETRY_SECONDS = 30.0  # after a failed background rebuild, wait this long to retry
-
-
-def current_index(db: Database, key: str) -> MatchIndex:
-    """This process's index for the database at ``key`` (its path), kept fresh.
-
-    Every worker checks the content generation counter (one indexed read) per call, so
-    an edit published through one worker reaches all of them. A small index is rebuilt
-    on the spot, and the message that noticed the change already sees it. One that took
-    longer than :data:`SYNC_REBUILD_SECONDS` keeps answering while a background thread
-    builds its successor, so residents are not held up by a large knowledge base.
-    """
-    generation = content_generation(db)
-    index = _CACHE.get(key)
-    if index is not None and index.generation == generation:
-        return index
-    if index is not None and index.build_seconds > SYNC_REBUILD_SECONDS:
-        _rebuild_in_background(key)
-        return index
-    with _CACHE_LOCK:
-        index = _CACHE.get(key)
-        if index is None or index.generation != generation:
-            index = _build(db, generation)
-            _CACHE[key] = index
-    return index
-
-
-def _build(db: Database, generation: int) -> MatchIndex:
-    return MatchIndex(published_entries(db), synonym_groups(db), generation=generation)
-
-
-def _rebuild_in_background(key: str) -> None:
-    """Start rebuilding the index of ``key`` in a thread, unless one is already at it."""
-    with _REBUILDING_LOCK:
-        failed_at = _FAILED_AT.get(key)
-        if key in _REBUILDING or (
-            failed_at is not None and time.monotonic() - failed_at < REBUILD_RETRY_SECONDS
-        ):
-            return
-        _REBUILDING.add(key)
-    threading.Thread(target=_rebuild, args=(key,), name="pufa-index-rebuild", daemon=True).start()
-
-
-def _rebuild(key: str) -> None:
-    """Build the index of ``key`` on a connection of its own and put it in the cache."""
-    try:
-        db = connect(key)
-        try:
-            generation = content_generation(db)
-            index = _build(db, generation)
-        finally:
-            db.conn.close()
-        with _CACHE_LOCK:
-            cached = _CACHE.get(key)
-            if cached is None or cached.generation < generation:
-                _CACHE[key] = index
-        _FAILED_AT.pop(key, None)
-        log.info(
-            "matcher index rebuilt in the background: %d entries, generation %d, %.1f s",
-            len(index),
-            generation,
-            index.build_seconds,
-        )
-    except Exception:
-        _FAILED_AT[key] = time.monotonic()
-        log.exception(
-            "matcher index rebuild failed; the previous index keeps answering, retry in %.0f s",
-            REBUILD_RETRY_SECONDS,
-        )
-    finally:
-        with _REBUILDING_LOCK:
-            _REBUILDING.discard(key)

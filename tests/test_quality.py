@@ -15,7 +15,7 @@ import pytest
 from sqlite_utils import Database
 
 from knowledge.evaluation import Figures, evaluate, read_labeled_file, resolver_for
-from knowledge.matcher import current_index
+from knowledge.live_index import current_index
 from knowledge.store import published_entries
 
 LABELED = Path(__file__).parent / "eval" / "questions.jsonl"

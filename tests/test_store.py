@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
-import knowledge.matcher as matcher
+import knowledge.live_index as live_index
 from knowledge.db import connect, write
 from knowledge.entries import Entry, EntryError, entry_from_record
-from knowledge.matcher import MatchIndex, current_index
+from knowledge.live_index import current_index
+from knowledge.matcher import MatchIndex
 from knowledge.settings import SETTINGS, get_settings, render_placeholders, set_setting
 from knowledge.store import (
     StaleEntryError,
@@ -286,8 +287,8 @@ def test_a_slow_index_keeps_answering_while_its_successor_builds(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    monkeypatch.setattr(matcher, "SYNC_REBUILD_SECONDS", -1.0)  # every index counts as slow
-    caplog.set_level(logging.INFO, logger="knowledge.matcher")
+    monkeypatch.setattr(live_index, "SYNC_REBUILD_SECONDS", -1.0)  # every index counts as slow
+    caplog.set_level(logging.INFO, logger="knowledge.live_index")
     key = str(database_path)
     question = "楼上养的鹦鹉天天半夜学打鸣怎么办"
     before = current_index(db, key)
@@ -308,7 +309,7 @@ def test_a_failed_background_rebuild_leaves_the_previous_index_answering(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    monkeypatch.setattr(matcher, "SYNC_REBUILD_SECONDS", -1.0)
+    monkeypatch.setattr(live_index, "SYNC_REBUILD_SECONDS", -1.0)
     key = str(database_path)
     before = current_index(db, key)
     set_status(db, create_entry(db, make_entry(), by="张编辑"), "published", by="王审核")

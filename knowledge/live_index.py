@@ -1,0 +1,98 @@
+"""The index each worker answers with, kept in step with published content.
+
+Every call of :func:`current_index` checks the content generation counter (one indexed
+read), so an edit published through one worker reaches all of them. A small index is
+rebuilt on the spot, and the message that noticed the change already sees it. One that
+took longer than :data:`SYNC_REBUILD_SECONDS` keeps answering while a background thread
+builds its successor, so residents are not held up by a large knowledge base.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from sqlite_utils import Database
+
+from knowledge.db import connect
+from knowledge.matcher import MatchIndex
+from knowledge.store import content_generation, published_entries
+from knowledge.synonyms import synonym_groups
+
+log = logging.getLogger(__name__)
+
+# An index that took longer than this to build is rebuilt in the background after a
+# content change, while it keeps answering; a quicker one is rebuilt on the spot.
+SYNC_REBUILD_SECONDS = 0.3
+REBUILD_RETRY_SECONDS = 30.0  # after a failed background rebuild, wait this long to retry
+
+_CACHE: dict[str, MatchIndex] = {}
+_CACHE_LOCK = threading.Lock()
+_REBUILDING: set[str] = set()
+_REBUILDING_LOCK = threading.Lock()
+_FAILED_AT: dict[str, float] = {}
+
+
+def current_index(db: Database, key: str) -> MatchIndex:
+    """This process's index for the database at ``key`` (its path), kept fresh."""
+    generation = content_generation(db)
+    index = _CACHE.get(key)
+    if index is not None and index.generation == generation:
+        return index
+    if index is not None and index.build_seconds > SYNC_REBUILD_SECONDS:
+        _rebuild_in_background(key)
+        return index
+    with _CACHE_LOCK:
+        index = _CACHE.get(key)
+        if index is None or index.generation != generation:
+            index = _build(db, generation)
+            _CACHE[key] = index
+    return index
+
+
+def _build(db: Database, generation: int) -> MatchIndex:
+    return MatchIndex(published_entries(db), synonym_groups(db), generation=generation)
+
+
+def _rebuild_in_background(key: str) -> None:
+    """Start rebuilding the index of ``key`` in a thread, unless one is already at it."""
+    with _REBUILDING_LOCK:
+        failed_at = _FAILED_AT.get(key)
+        if key in _REBUILDING or (
+            failed_at is not None and time.monotonic() - failed_at < REBUILD_RETRY_SECONDS
+        ):
+            return
+        _REBUILDING.add(key)
+    threading.Thread(target=_rebuild, args=(key,), name="pufa-index-rebuild", daemon=True).start()
+
+
+def _rebuild(key: str) -> None:
+    """Build the index of ``key`` on a connection of its own and put it in the cache."""
+    try:
+        db = connect(key)
+        try:
+            generation = content_generation(db)
+            index = _build(db, generation)
+        finally:
+            db.conn.close()
+        with _CACHE_LOCK:
+            cached = _CACHE.get(key)
+            if cached is None or cached.generation < generation:
+                _CACHE[key] = index
+        _FAILED_AT.pop(key, None)
+        log.info(
+            "matcher index rebuilt in the background: %d entries, generation %d, %.1f s",
+            len(index),
+            generation,
+            index.build_seconds,
+        )
+    except Exception:
+        _FAILED_AT[key] = time.monotonic()
+        log.exception(
+            "matcher index rebuild failed; the previous index keeps answering, retry in %.0f s",
+            REBUILD_RETRY_SECONDS,
+        )
+    finally:
+        with _REBUILDING_LOCK:
+            _REBUILDING.discard(key)
