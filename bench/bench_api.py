@@ -42,8 +42,7 @@ from bench.common import (
     summary_ms,
     write_json,
 )
-from bench.knowledge_base import load_queries, shipped_knowledge
-from knowledge.evaluation import EvaluationError
+from bench.knowledge_base import add_labeled_argument, load_queries_or_report, shipped_knowledge
 
 P99_TARGET_MS = 20.0
 STARTUP_TIMEOUT_S = 60.0
@@ -184,11 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         choices=("gunicorn", "werkzeug"),
         default="gunicorn" if _gunicorn_available() else "werkzeug",
     )
-    parser.add_argument(
-        "--labeled",
-        nargs="+",
-        help="JSON-lines labeled files (default: tests/eval/questions.jsonl)",
-    )
+    add_labeled_argument(parser)
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
     if args.requests < 1 or args.warm_up < 0:
@@ -196,11 +191,10 @@ def main(argv: list[str] | None = None) -> int:
 
     info = machine()
     shipped, _synonyms = shipped_knowledge()
-    try:
-        queries, source, _unresolved = load_queries(shipped, args.labeled)
-    except EvaluationError as error:
-        print(f"cannot read the labeled questions: {error}", file=sys.stderr)
+    loaded = load_queries_or_report(shipped, args.labeled)
+    if loaded is None:
         return 2
+    queries, source, _unresolved = loaded
     texts = [queries[position % len(queries)].text for position in range(args.requests)]
     stack = (
         "gunicorn gthread, 1 worker x 2 threads"

@@ -38,9 +38,14 @@ from bench.common import (
     write_json,
 )
 from bench.distractors import padded_entries
-from bench.knowledge_base import Query, load_queries, sample, shipped_knowledge
+from bench.knowledge_base import (
+    Query,
+    add_labeled_argument,
+    load_queries_or_report,
+    sample,
+    shipped_knowledge,
+)
 from knowledge.entries import Entry
-from knowledge.evaluation import EvaluationError
 from knowledge.matcher import Match, MatchIndex
 
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
@@ -400,11 +405,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="timed passes over the questions")
     parser.add_argument("--baseline-queries", type=int, default=50, help="baseline timing sample")
     parser.add_argument("--jobs", type=int, default=2, help="processes for baseline accuracy")
-    parser.add_argument(
-        "--labeled",
-        nargs="+",
-        help="JSON-lines labeled files (default: tests/eval/questions.jsonl)",
-    )
+    add_labeled_argument(parser)
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
     if min(args.sizes) < 1 or args.rounds < 1 or args.baseline_queries < 1:
@@ -412,11 +413,10 @@ def main(argv: list[str] | None = None) -> int:
 
     info = machine()
     shipped, synonyms = shipped_knowledge()
-    try:
-        all_queries, source, unresolved = load_queries(shipped, args.labeled)
-    except EvaluationError as error:
-        print(f"cannot read the labeled questions: {error}", file=sys.stderr)
+    loaded = load_queries_or_report(shipped, args.labeled)
+    if loaded is None:
         return 2
+    all_queries, source, unresolved = loaded
     queries = sample(all_queries, args.queries, SEED)
     baseline_positions = sorted(sample(list(range(len(queries))), args.baseline_queries, SEED))
     sizes = _sizes(args.sizes, len(shipped))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import random
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,3 +102,23 @@ def sample(items: list, count: int | None, seed: int) -> list:
         return list(items)
     chosen = sorted(random.Random(seed).sample(range(len(items)), count))
     return [items[position] for position in chosen]
+
+
+def add_labeled_argument(parser: argparse.ArgumentParser) -> None:
+    """The ``--labeled FILE …`` option every benchmark that asks questions takes."""
+    parser.add_argument(
+        "--labeled",
+        nargs="+",
+        help="JSON-lines labeled files (default: tests/eval/questions.jsonl)",
+    )
+
+
+def load_queries_or_report(
+    entries: list[Entry], requested: Sequence[str] | None
+) -> tuple[list[Query], str, int] | None:
+    """:func:`load_queries`, or None after saying on stderr why the files cannot be read."""
+    try:
+        return load_queries(entries, requested)
+    except EvaluationError as error:
+        print(f"cannot read the labeled questions: {error}", file=sys.stderr)
+        return None

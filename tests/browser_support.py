@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
+from playwright.sync_api import ConsoleMessage, Page, Request
 from werkzeug.serving import BaseWSGIServer, make_server
 
 CHROMIUM_ARGS = [
@@ -50,3 +52,23 @@ def served(app: Flask) -> Iterator[BaseWSGIServer]:
         http.shutdown()
         http.server_close()
         thread.join(timeout=5)
+
+
+def watch_page(
+    page: Page, base_url: str, problem: Callable[[str], None], foreign: Callable[[str], None]
+) -> None:
+    """Report ``page``'s script errors and console errors to ``problem``, and every request
+    to anywhere but the app at ``base_url`` to ``foreign``."""
+    host = urlsplit(base_url).netloc
+
+    def console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            problem(f"console: {message.text}")
+
+    def request(sent: Request) -> None:
+        if urlsplit(sent.url).netloc != host:
+            foreign(sent.url)
+
+    page.on("pageerror", lambda error: problem(f"page error: {error}"))
+    page.on("console", console)
+    page.on("request", request)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
@@ -17,7 +16,7 @@ from playwright.sync_api import (
 )
 
 from bot import create_app
-from tests.browser_support import DESKTOP, PHONE, SCREENSHOTS, served
+from tests.browser_support import DESKTOP, PHONE, SCREENSHOTS, served, watch_page
 from tests.conftest import TEST_CONFIG
 
 pytestmark = pytest.mark.browser
@@ -54,26 +53,16 @@ Opener = Callable[[dict[str, int]], Tab]
 def open_tab(browser: Browser, base_url: str) -> Iterator[Opener]:
     """A fresh browser context at a viewport size, recording script errors and foreign requests."""
     contexts: list[BrowserContext] = []
-    host = urlsplit(base_url).netloc
 
     def opener(viewport: dict[str, int]) -> Tab:
         context = browser.new_context(viewport=viewport)
         contexts.append(context)
         tab = Tab(context.new_page())
-        tab.page.on("pageerror", lambda error: tab.problems.append(f"page error: {error}"))
-        tab.page.on(
-            "console",
-            lambda message: (
-                tab.problems.append(f"console: {message.text}") if message.type == "error" else None
-            ),
-        )
-        tab.page.on(
-            "request",
-            lambda request: (
-                tab.problems.append(f"foreign request: {request.url}")
-                if urlsplit(request.url).netloc != host
-                else None
-            ),
+        watch_page(
+            tab.page,
+            base_url,
+            problem=tab.problems.append,
+            foreign=lambda url: tab.problems.append(f"foreign request: {url}"),
         )
         return tab
 

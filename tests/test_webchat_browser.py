@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
@@ -23,7 +22,7 @@ from bot.dialogue import render_entry
 from knowledge.entries import Entry
 from knowledge.settings import get_settings, set_setting
 from knowledge.store import create_entry, entries_by_topic
-from tests.browser_support import DESKTOP, PHONE, SCREENSHOTS, served
+from tests.browser_support import DESKTOP, PHONE, SCREENSHOTS, served, watch_page
 
 pytestmark = pytest.mark.browser
 
@@ -78,28 +77,13 @@ Opener = Callable[[dict[str, int]], Chat]
 def open_chat(browser: Browser, base_url: str) -> Iterator[Opener]:
     """Open the chat page at a viewport size in a fresh browser context; the welcome is shown."""
     contexts: list[BrowserContext] = []
-    host = urlsplit(base_url).netloc
 
     def opener(viewport: dict[str, int]) -> Chat:
         context = browser.new_context(viewport=viewport)
         contexts.append(context)
         chat = Chat(context.new_page())
-        chat.page.on("pageerror", lambda error: chat.problems.append(f"page error: {error}"))
-        chat.page.on(
-            "console",
-            lambda message: (
-                chat.problems.append(f"console: {message.text}")
-                if message.type == "error"
-                else None
-            ),
-        )
-        chat.page.on(
-            "request",
-            lambda request: (
-                chat.foreign_requests.append(request.url)
-                if urlsplit(request.url).netloc != host
-                else None
-            ),
+        watch_page(
+            chat.page, base_url, problem=chat.problems.append, foreign=chat.foreign_requests.append
         )
         chat.page.goto(base_url)
         expect(chat.replies()).to_have_count(1)
@@ -244,3 +228,12 @@ def test_layout_fits_phone_and_desktop(
         box = button.bounding_box()
         assert box is not None and box["y"] + box["height"] <= viewport["height"]
     chat.assert_clean()
+
+
+def test_the_page_watch_reports_script_errors(open_chat: Opener) -> None:
+    chat = open_chat(PHONE)
+    chat.page.evaluate("console.error('boom')")
+    chat.page.evaluate("setTimeout(() => { throw new Error('bang') }, 0)")
+    chat.page.wait_for_timeout(100)
+    assert "console: boom" in chat.problems
+    assert any("bang" in problem for problem in chat.problems)
