@@ -27,13 +27,14 @@ from knowledge.evaluation import (
 )
 from knowledge.exchange import ExchangeError, export_file, import_file
 from knowledge.live_index import current_index
-from knowledge.store import count_entries, published_entries
+from knowledge.store import count_entries, get_entry, published_entries, set_status
 from knowledge.synonyms import (
     add_synonym_group,
     delete_synonym_group,
     synonym_groups,
     synonym_groups_with_ids,
 )
+from knowledge.unanswered import export_unanswered, unanswered_table
 
 log = logging.getLogger(__name__)
 kb = AppGroup("kb", help="知识库：导入、导出、评测。")
@@ -74,6 +75,44 @@ def export_command(path: Path, status: str | None) -> None:
         log.warning("export to %s refused: %s", path, error)
         raise click.ClickException(str(error)) from None
     click.echo(f"已导出{count}条到 {path}")
+
+
+@kb.command("status")
+@click.argument("entry_id", type=int)
+@click.argument("status", type=click.Choice(STATUSES))
+@click.option("--by", required=True, help="记在版本记录里的操作人，如审核人的名字。")
+def status_command(entry_id: int, status: str, by: str) -> None:
+    """Move an entry to STATUS (published: residents get it; archived: they no longer do)."""
+    db = get_db()
+    entry = get_entry(db, entry_id)
+    if entry is None:
+        raise click.ClickException(f"没有编号为 {entry_id} 的条目")
+    if entry.status == status:
+        click.echo(f"条目 {entry_id} 已经是 {status}，未改动")
+        return
+    updated = set_status(db, entry_id, status, by)
+    log.info("entry %d: %s -> %s by %s", entry_id, entry.status, status, by)
+    click.echo(
+        f"条目 {entry_id}「{updated.question}」：{entry.status} → {status}（第{updated.version}版）"
+    )
+
+
+@kb.command("unanswered")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--export", "export_path", type=_FILE, help="写入 CSV 文件（Excel 可直接打开）。")
+def unanswered_command(limit: int, export_path: Path | None) -> None:
+    """List the latest questions Pufa could not answer directly, or export them as CSV."""
+    db = get_db()
+    if export_path is not None:
+        try:
+            count = export_unanswered(db, export_path, limit)
+        except OSError as error:
+            log.warning("export of unanswered questions to %s refused: %s", export_path, error)
+            raise click.ClickException(f"无法写入文件 {export_path}：{error.strerror}") from None
+        click.echo(f"已导出{count}条到 {export_path}")
+        return
+    for asked_at, kind, text, best, score in unanswered_table(db, limit):
+        click.echo(f"{asked_at}  {kind}  {text}" + (f"  → {best}（{score}）" if best else ""))
 
 
 @kb.command("eval")

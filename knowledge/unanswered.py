@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import json
+from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
@@ -36,3 +38,38 @@ def recent_unanswered(db: Database, limit: int = 100, offset: int = 0) -> list[d
 def count_unanswered(db: Database) -> int:
     """How many unanswered questions are logged."""
     return db.execute("SELECT count(*) FROM unanswered").fetchone()[0]
+
+
+KIND_NAMES = {"choices": "给了选项", "fallback": "兜底回复"}
+CSV_HEADER = ["时间", "处理", "居民的问题", "最接近的条目", "得分"]
+
+
+def unanswered_table(db: Database, limit: int) -> list[list[str]]:
+    """The latest ``limit`` unanswered questions as rows of :data:`CSV_HEADER`, newest first."""
+    rows = []
+    for row in recent_unanswered(db, limit):
+        best = row["candidates"][0] if row["candidates"] else {}
+        rows.append(
+            [
+                row["asked_at"],
+                KIND_NAMES.get(row["kind"], row["kind"]),
+                row["text"],
+                str(best.get("question", "")),
+                f"{best['score']:.2f}" if "score" in best else "",
+            ]
+        )
+    return rows
+
+
+def export_unanswered(db: Database, path: Path, limit: int) -> int:
+    """Write the latest ``limit`` unanswered questions to a CSV file Excel opens; how many.
+
+    Raises :class:`OSError` when the file cannot be written.
+    """
+    rows = unanswered_table(db, limit)
+    # utf-8-sig: Excel only reads a CSV as UTF-8 when it starts with a BOM.
+    with path.open("w", encoding="utf-8-sig", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(CSV_HEADER)
+        writer.writerows(rows)
+    return len(rows)
