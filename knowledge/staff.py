@@ -17,7 +17,6 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -40,9 +39,9 @@ from knowledge.db import get_db
 from knowledge.entries import STATUSES
 from knowledge.laws import article_for_ref
 from knowledge.settings import get_settings, render_placeholders
-from knowledge.store import entry_versions, get_entry, list_entries
+from knowledge.store import entry_versions, get_entry, list_entries, local_time
 from knowledge.topics import TOPICS, topic_name
-from knowledge.unanswered import count_unanswered, recent_unanswered
+from knowledge.unanswered import KIND_NAMES, count_unanswered, recent_unanswered, unanswered_csv
 
 bp = Blueprint(
     "staff", __name__, url_prefix="/staff", template_folder="templates", static_folder="static"
@@ -50,13 +49,12 @@ bp = Blueprint(
 log = logging.getLogger(__name__)
 
 STATUS_NAMES = {"draft": "草稿", "in_review": "待审核", "published": "已发布", "archived": "已归档"}
-KIND_NAMES = {"choices": "给了选项", "fallback": "没答上"}
 UNANSWERED_PER_PAGE = 50
+UNANSWERED_DOWNLOAD_LIMIT = 10_000
 DASHBOARD_UNANSWERED = 20
 LOGIN_ATTEMPTS = 5
 LOGIN_WINDOW = 60.0
 #: China has kept UTC+8 without daylight saving since 1991: a fixed offset is exact here.
-SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 #: bot/config.py's default key is public, so a session signed with it proves nothing.
 SHIPPED_SECRET_KEY = "dev-only-change-me"
 CONTENT_SECURITY_POLICY = (
@@ -209,19 +207,6 @@ def _staff_error(error: HTTPException) -> tuple[str, int, list[tuple[str, str]]]
     return render_template("staff/error.html", code=code, message=message), code, headers
 
 
-def local_time(stamp: str | None) -> str:
-    """A stored UTC timestamp as Beijing time, "2025-06-01 14:03" (as stored if unreadable)."""
-    if not stamp:
-        return ""
-    try:
-        moment = datetime.fromisoformat(stamp)
-    except ValueError:
-        return stamp
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
-
-
 @bp.context_processor
 def _template_helpers() -> dict[str, Any]:
     return {
@@ -361,6 +346,18 @@ def unanswered() -> str:
     pager = requested_page(count_unanswered(db), UNANSWERED_PER_PAGE)
     items = recent_unanswered(db, pager.size, pager.offset)
     return render_template("staff/unanswered.html", items=items, pager=pager)
+
+
+@bp.get("/unanswered.csv")
+def unanswered_download() -> Response:
+    """The latest unanswered questions (up to 10,000) as a CSV file that Excel opens."""
+    text, count = unanswered_csv(get_db(), UNANSWERED_DOWNLOAD_LIMIT)
+    log.info("staff downloaded %d unanswered questions", count)
+    return Response(
+        text.encode("utf-8-sig"),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=unanswered.csv"},
+    )
 
 
 def _filter_arg(name: str, allowed: dict[str, str], label: str) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from sqlite_utils import Database
@@ -16,6 +16,9 @@ _LIST_FIELDS = ("alternates", "law_refs", "keywords")
 _CONTENT_FIELDS = ("topic", "question", "answer", *_LIST_FIELDS, "status")
 
 
+SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+
 class StaleEntryError(RuntimeError):
     """Someone else saved the entry since it was read; the caller must reload it."""
 
@@ -23,6 +26,19 @@ class StaleEntryError(RuntimeError):
 def now() -> str:
     """The current time as an ISO string in UTC, as stored in every table."""
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def local_time(stamp: str | None) -> str:
+    """A stored UTC timestamp as Beijing time, "2025-06-01 14:03" (as stored if unreadable)."""
+    if not stamp:
+        return ""
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
 def _row_to_entry(row: dict[str, Any]) -> Entry:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from knowledge.db import write
-from knowledge.store import now
+from knowledge.store import local_time, now
 
 
 def log_unanswered(
@@ -40,8 +41,8 @@ def count_unanswered(db: Database) -> int:
     return db.execute("SELECT count(*) FROM unanswered").fetchone()[0]
 
 
-KIND_NAMES = {"choices": "给了选项", "fallback": "兜底回复"}
-CSV_HEADER = ["时间", "处理", "居民的问题", "最接近的条目", "得分"]
+KIND_NAMES = {"choices": "给了选项", "fallback": "没答上"}
+CSV_HEADER = ["时间（北京）", "处理", "居民的问题", "最接近的条目", "得分"]
 
 
 def unanswered_table(db: Database, limit: int) -> list[list[str]]:
@@ -51,7 +52,7 @@ def unanswered_table(db: Database, limit: int) -> list[list[str]]:
         best = row["candidates"][0] if row["candidates"] else {}
         rows.append(
             [
-                row["asked_at"],
+                local_time(row["asked_at"]),
                 KIND_NAMES.get(row["kind"], row["kind"]),
                 row["text"],
                 str(best.get("question", "")),
@@ -61,15 +62,24 @@ def unanswered_table(db: Database, limit: int) -> list[list[str]]:
     return rows
 
 
+def unanswered_csv(db: Database, limit: int) -> tuple[str, int]:
+    """The latest ``limit`` unanswered questions as CSV text with a header, and how many.
+
+    Encode it as ``utf-8-sig``: Excel only reads a CSV as UTF-8 when it starts with a BOM.
+    """
+    rows = unanswered_table(db, limit)
+    out = io.StringIO(newline="")
+    writer = csv.writer(out)
+    writer.writerow(CSV_HEADER)
+    writer.writerows(rows)
+    return out.getvalue(), len(rows)
+
+
 def export_unanswered(db: Database, path: Path, limit: int) -> int:
     """Write the latest ``limit`` unanswered questions to a CSV file Excel opens; how many.
 
     Raises :class:`OSError` when the file cannot be written.
     """
-    rows = unanswered_table(db, limit)
-    # utf-8-sig: Excel only reads a CSV as UTF-8 when it starts with a BOM.
-    with path.open("w", encoding="utf-8-sig", newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow(CSV_HEADER)
-        writer.writerows(rows)
-    return len(rows)
+    text, count = unanswered_csv(db, limit)
+    path.write_text(text, encoding="utf-8-sig", newline="")
+    return count

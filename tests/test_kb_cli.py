@@ -83,8 +83,8 @@ def test_unanswered_questions_export_to_a_csv_excel_reads(
     assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # the BOM Excel needs for UTF-8
     with path.open(encoding="utf-8-sig", newline="") as exported:
         rows = list(csv.reader(exported))
-    assert rows[0] == ["时间", "处理", "居民的问题", "最接近的条目", "得分"]
-    assert rows[1][1] in ("给了选项", "兜底回复") and rows[1][2] == "今天泰安天气怎么样"
+    assert rows[0] == ["时间（北京）", "处理", "居民的问题", "最接近的条目", "得分"]
+    assert rows[1][1] in ("给了选项", "没答上") and rows[1][2] == "今天泰安天气怎么样"
 
 
 def test_an_unwritable_export_is_a_clear_error(runner: FlaskCliRunner, tmp_path: Path) -> None:

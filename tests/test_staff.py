@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import json
 import re
 from collections import Counter
@@ -581,3 +583,31 @@ def test_a_wrong_proxy_hops_setting_stops_start_up_with_a_clear_error(
 ) -> None:
     with pytest.raises(ValueError, match="PROXY_HOPS must be a whole number"):
         create_app({**TEST_CONFIG, "DATABASE": str(database_path), "PROXY_HOPS": hops})
+
+
+def test_unanswered_download_is_a_csv_excel_reads(staff: FlaskClient, db: Database) -> None:
+    entry = list_entries(db)[0]
+    log_question(
+        db,
+        "火星上的房子怎么过户",
+        "choices",
+        "2025-01-01T16:30:00+00:00",
+        [{"entry_id": entry.id, "question": entry.question, "score": 0.5678}],
+    )
+    log_question(db, "外星人欠钱不还", "fallback", "2025-01-02T01:05:00+00:00")
+    assert 'href="/staff/unanswered.csv"' in staff.get("/staff/unanswered").get_data(as_text=True)
+    response = staff.get("/staff/unanswered.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    assert response.data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
+    assert rows == [
+        ["时间（北京）", "处理", "居民的问题", "最接近的条目", "得分"],
+        ["2025-01-02 09:05", "没答上", "外星人欠钱不还", "", ""],
+        ["2025-01-02 00:30", "给了选项", "火星上的房子怎么过户", entry.question, "0.57"],
+    ]
+
+
+def test_unanswered_download_needs_a_signed_in_staff_member(client: FlaskClient) -> None:
+    response = client.get("/staff/unanswered.csv")
+    assert response.status_code == 302 and "/staff/login" in response.headers["Location"]
