@@ -17,7 +17,7 @@ from knowledge.calibration import (
     observe,
 )
 from knowledge.db import get_db
-from knowledge.entries import STATUSES
+from knowledge.entries import STATUSES, EntryError
 from knowledge.evaluation import (
     EvaluationError,
     evaluate,
@@ -90,7 +90,11 @@ def status_command(entry_id: int, status: str, by: str) -> None:
     if entry.status == status:
         click.echo(f"条目 {entry_id} 已经是 {status}，未改动")
         return
-    updated = set_status(db, entry_id, status, by)
+    try:
+        updated = set_status(db, entry_id, status, by)
+    except EntryError as error:
+        log.warning("entry %d: status %s refused: %s", entry_id, status, error)
+        raise click.ClickException(f"条目 {entry_id} 不能改为 {status}：{error}") from None
     log.info("entry %d: %s -> %s by %s", entry_id, entry.status, status, by)
     click.echo(
         f"条目 {entry_id}「{updated.question}」：{entry.status} → {status}（第{updated.version}版）"

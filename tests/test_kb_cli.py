@@ -91,3 +91,16 @@ def test_an_unwritable_export_is_a_clear_error(runner: FlaskCliRunner, tmp_path:
     path = tmp_path / "missing-folder" / "unanswered.csv"
     result = runner.invoke(args=["kb", "unanswered", "--export", str(path)])
     assert result.exit_code != 0 and "无法写入文件" in result.output
+
+
+def test_an_entry_whose_stored_data_no_longer_validates_is_refused_clearly(
+    runner: FlaskCliRunner, db: Database
+) -> None:
+    # A law reference that the shipped text does not have (say, edited in the file by hand).
+    db.execute("UPDATE entries SET law_refs = ? WHERE id = 1", ['["民法典第9999条"]'])
+    result = runner.invoke(args=["kb", "status", "1", "archived", "--by", "王审核"])
+    assert result.exit_code != 0
+    assert "条目 1 不能改为 archived" in result.output and "9999" in result.output
+    assert "Traceback" not in result.output
+    entry = get_entry(db, 1)
+    assert entry is not None and entry.status == "published" and entry.version == 1
