@@ -309,9 +309,8 @@ def test_dashboard_without_unanswered_says_so(staff: FlaskClient) -> None:
 # --- the unanswered log -------------------------------------------------------------------
 
 
-def test_unanswered_shows_beijing_time_kind_text_and_candidates(
-    staff: FlaskClient, db: Database
-) -> None:
+def log_two_questions(db: Database) -> Entry:
+    """Log a choices turn (with the returned entry as its candidate) and, later, a fallback."""
     entry = list_entries(db)[0]
     log_question(
         db,
@@ -321,6 +320,13 @@ def test_unanswered_shows_beijing_time_kind_text_and_candidates(
         [{"entry_id": entry.id, "question": entry.question, "score": 0.5678}],
     )
     log_question(db, "外星人欠钱不还", "fallback", "2025-01-02T01:05:00+00:00")
+    return entry
+
+
+def test_unanswered_shows_beijing_time_kind_text_and_candidates(
+    staff: FlaskClient, db: Database
+) -> None:
+    entry = log_two_questions(db)
     page = text_of(staff.get("/staff/unanswered"))
     assert page.index("外星人欠钱不还") < page.index("火星上的房子怎么过户")  # newest first
     assert "2025-01-02 00:30" in page  # 16:30 UTC is half past midnight in Beijing
@@ -586,15 +592,7 @@ def test_a_wrong_proxy_hops_setting_stops_start_up_with_a_clear_error(
 
 
 def test_unanswered_download_is_a_csv_excel_reads(staff: FlaskClient, db: Database) -> None:
-    entry = list_entries(db)[0]
-    log_question(
-        db,
-        "火星上的房子怎么过户",
-        "choices",
-        "2025-01-01T16:30:00+00:00",
-        [{"entry_id": entry.id, "question": entry.question, "score": 0.5678}],
-    )
-    log_question(db, "外星人欠钱不还", "fallback", "2025-01-02T01:05:00+00:00")
+    entry = log_two_questions(db)
     assert 'href="/staff/unanswered.csv"' in staff.get("/staff/unanswered").get_data(as_text=True)
     response = staff.get("/staff/unanswered.csv")
     assert response.status_code == 200 and response.mimetype == "text/csv"
