@@ -143,8 +143,12 @@ class Dialogue:
             articles = [a for a in map(article_for_ref, state["last_refs"]) if a is not None]
             return Reply("answer", format_articles(articles)), carried
         choice = _CHOICE.match(compact)
-        if choice and state.get("choices"):
-            return self._select(choice[1], state, carried)
+        if choice:
+            if state.get("choices"):
+                return self._select(choice[1], state, carried)
+            # A bare number with nothing to choose from (the choices expired, or there
+            # never were any) says nothing a matcher could use.
+            return Reply("help", texts.no_choices_text()), carried
         if compact in _HELP_WORDS:
             return Reply("help", texts.help_text()), carried
         if compact in _HUMAN_WORDS:

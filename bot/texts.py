@@ -33,6 +33,14 @@ def help_text() -> str:
     )
 
 
+def no_choices_text() -> str:
+    """The reply to a bare number ("1", "第二个") when no numbered choices are pending."""
+    return (
+        "刚才的选项已经过期，或者还没有可选的问题。\n\n"
+        "请直接说出您想问的问题，或回复“菜单”查看可以咨询的主题。"
+    )
+
+
 def human_text(settings: dict[str, str]) -> str:
     """How to reach a person, answered to 人工 and included in every fallback."""
     return (

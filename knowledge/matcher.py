@@ -56,7 +56,7 @@ class Thresholds:
     """
 
     answer: float = 0.35
-    lead: float = 0.11
+    lead: float = 0.0
     runner_up_weight: float = 0.8
     distinct: float = 0.1
     choices: float = 0.304

@@ -112,7 +112,8 @@ def test_choices_expire(bare_db: Database, bare_database_path) -> None:
     dialogue = Dialogue(bare_db, current_index(bare_db, str(bare_database_path)), state_ttl=0.2)
     assert dialogue.respond_to_text("u", "冒充").kind == "choices"
     time.sleep(0.3)
-    assert dialogue.respond_to_text("u", "1").kind != "answer"
+    expired = dialogue.respond_to_text("u", "1")
+    assert expired.kind == "help" and "选项已经过期" in expired.text
 
 
 def test_state_is_per_resident(bare_db: Database, bare_database_path) -> None:
@@ -120,7 +121,7 @@ def test_state_is_per_resident(bare_db: Database, bare_database_path) -> None:
         create_entry(bare_db, _entry(question), "测试")
     dialogue = Dialogue(bare_db, current_index(bare_db, str(bare_database_path)))
     assert dialogue.respond_to_text("alice", "冒充").kind == "choices"
-    assert dialogue.respond_to_text("bob", "1").kind != "answer"
+    assert dialogue.respond_to_text("bob", "1").kind == "help"
     assert dialogue.respond_to_text("alice", "1").kind == "answer"
 
 
@@ -166,3 +167,14 @@ def test_unpublished_entries_never_answer(bare_db: Database, bare_database_path)
     assert all(
         c.entry_id != entry_id for c in dialogue.index.rank("离婚冷静期是多长时间", limit=10)
     )
+
+
+def test_a_bare_number_with_nothing_to_choose_is_not_matched(
+    bare_db: Database, bare_database_path
+) -> None:
+    create_entry(bare_db, _entry("拨打12315投诉怎么弄"), "测试")
+    dialogue = Dialogue(bare_db, current_index(bare_db, str(bare_database_path)))
+    for text in ("1", "第二个", "３"):
+        reply = dialogue.respond_to_text("u", text)
+        assert reply.kind == "help" and "请直接说出您想问的问题" in reply.text
+    assert bare_db["unanswered"].count == 0  # nothing a resident asked went unanswered
