@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import asdict
 
 from flask import Blueprint, abort, jsonify, request
@@ -11,17 +10,17 @@ from werkzeug.wrappers import Response
 
 from bot.dialogue import Incoming
 from bot.responder import respond
+from knowledge.normalize import LONE_SURROGATE
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 log = logging.getLogger(__name__)
 MAX_TEXT_CHARS = 2000
 MAX_USER_CHARS = 128
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def well_formed(text: str) -> str:
     """``text`` with each lone surrogate (JSON allows them, Unicode text does not) as U+FFFD."""
-    return _SURROGATE.sub("\ufffd", text)
+    return LONE_SURROGATE.sub("\ufffd", text)
 
 
 @bp.post("/ask")

@@ -38,7 +38,9 @@ def _row_dtype(rows: int) -> type[np.integer]:
 
 def _first_of_each(codes: np.ndarray) -> np.ndarray:
     """Whether each of the sorted ``codes`` differs from the one before it."""
-    return np.concatenate([[True], codes[1:] != codes[:-1]]) if len(codes) else codes > 0
+    if len(codes) == 0:
+        return np.zeros(0, dtype=bool)
+    return np.concatenate([[True], codes[1:] != codes[:-1]])
 
 
 @dataclass

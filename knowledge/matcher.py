@@ -232,9 +232,10 @@ class MatchIndex:
             )
             for entry_id, entry_shared in zip(list(best), shared.tolist(), strict=True):
                 explained[entry_id] = entry_shared / budget
-                best[entry_id] = (1 - DOCUMENT_WEIGHT) * best[
+                score = best[entry_id]
+                best[entry_id] = (1 - DOCUMENT_WEIGHT) * score + DOCUMENT_WEIGHT * explained[
                     entry_id
-                ] + DOCUMENT_WEIGHT * explained[entry_id]
+                ]
         ranked = sorted(best.items(), key=lambda item: -item[1])[:limit]
         candidates = [
             Candidate(entry_id, self.questions[entry_id], round(min(score, 1.0), 4))

@@ -58,7 +58,8 @@ _FILLERS = sorted(
     reverse=True,
 )
 _FILLER_RE = re.compile("|".join(map(re.escape, _FILLERS)))
-_SURROGATES = re.compile("[\ud800-\udfff]")
+#: A lone surrogate: JSON can carry one ("\\ud83d"), but it is no character of any text.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 # Everything that is not a letter, digit or CJK character is punctuation to us.
 _NOT_WORD = re.compile(r"[^0-9a-z\u3400-\u9fff]+")
 _NOT_WORD_OR_LINE = re.compile(r"[^0-9a-z\u3400-\u9fff\n]+")
@@ -95,7 +96,7 @@ def to_simplified(text: str) -> str:
     try:
         text = _T2S.convert(text)
     except UnicodeEncodeError:  # lone surrogates: no word has them
-        text = _T2S.convert(_SURROGATES.sub("", text))
+        text = _T2S.convert(LONE_SURROGATE.sub("", text))
     for variant, standard in _VARIANTS.items():
         text = text.replace(variant, standard)
     return text
