@@ -46,7 +46,7 @@ from bench.knowledge_base import (
     shipped_knowledge,
 )
 from knowledge.entries import Entry
-from knowledge.matcher import Match, MatchIndex
+from knowledge.matching.matcher import Match, MatchIndex
 
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
 SEED = 20240415

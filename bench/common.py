@@ -63,10 +63,10 @@ def _percentile(ordered: Sequence[float], percent: float) -> float:
 
 # The code whose speed bench_matcher measures: normalising, features, indexes, scoring.
 MATCHER_FILES = (
-    "knowledge/normalize.py",
-    "knowledge/features.py",
-    "knowledge/feature_index.py",
-    "knowledge/matcher.py",
+    "knowledge/matching/normalize.py",
+    "knowledge/matching/features.py",
+    "knowledge/matching/feature_index.py",
+    "knowledge/matching/matcher.py",
 )
 
 

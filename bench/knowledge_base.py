@@ -13,7 +13,7 @@ import yaml
 
 from bench.common import ROOT
 from knowledge.entries import Entry, entry_from_record
-from knowledge.evaluation import EvaluationError, read_labeled_file, resolver_for
+from knowledge.matching.evaluation import EvaluationError, read_labeled_file, resolver_for
 from knowledge.seed import SYNONYMS_FILE, shipped_records
 
 LABELED_FILE = ROOT / "tests" / "eval" / "questions.jsonl"
@@ -60,7 +60,7 @@ def load_queries(
     ``requested`` names the files; by default see :func:`labeled_files`. Files are read and ``expect`` resolved exactly as ``flask kb eval`` does (an entry id or
     an entry's standard question; null = out of scope); an ``expect`` naming no entry is
     skipped and counted. Without any labeled file the shipped alternates stand in, and the
-    note says so. Raises :class:`knowledge.evaluation.EvaluationError` for a malformed file.
+    note says so. Raises :class:`knowledge.matching.evaluation.EvaluationError` for a malformed file.
     """
     paths = labeled_files(requested)
     if not paths:

@@ -15,7 +15,7 @@ import time
 from bench.common import current_rss_mb, peak_rss_mb
 from bench.distractors import padded_entries
 from bench.knowledge_base import shipped_knowledge
-from knowledge.matcher import MatchIndex
+from knowledge.matching.matcher import MatchIndex
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,7 +21,7 @@ import time
 from bench.bench_matcher import SEED
 from bench.distractors import padded_entries
 from bench.knowledge_base import load_queries, sample, shipped_knowledge
-from knowledge.matcher import MatchIndex
+from knowledge.matching.matcher import MatchIndex
 
 
 def top_functions(profile: cProfile.Profile, sort: str, limit: int) -> str:

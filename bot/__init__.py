@@ -14,7 +14,7 @@ from bot import schema as bot_schema
 from bot.config import defaults
 from knowledge import db
 from knowledge import schema as knowledge_schema
-from knowledge.live_index import current_index
+from knowledge.matching.live_index import current_index
 from knowledge.seed import seed_if_empty
 
 

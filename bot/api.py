@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from bot.dialogue import Incoming
 from bot.responder import respond
-from knowledge.normalize import LONE_SURROGATE
+from knowledge.matching.normalize import LONE_SURROGATE
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 log = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from bot.conversation import load_state, save_state
 from bot.paging import paginate
 from knowledge.entries import Entry, parse_law_ref
 from knowledge.laws import answer_article_ask, article_for_ref, format_articles
-from knowledge.matcher import MatchIndex
+from knowledge.matching.matcher import MatchIndex
 from knowledge.settings import get_settings, render_placeholders
 from knowledge.store import entries_by_topic, get_entry
 from knowledge.topics import TOPICS, topic_by_name_or_key, topic_name

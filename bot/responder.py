@@ -6,7 +6,7 @@ from flask import current_app
 
 from bot.dialogue import Dialogue, Incoming, Reply
 from knowledge.db import get_db
-from knowledge.live_index import current_index
+from knowledge.matching.live_index import current_index
 
 
 def respond(message: Incoming) -> Reply | None:

@@ -22,9 +22,9 @@ from wechatpy.crypto import WeChatCrypto
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from bot.wechat_message import InvalidMessage, check_message, dedup_key, to_incoming
-from bot.wechat_reply import reply_once
-from bot.wechat_security import (
+from bot.wechat.message import InvalidMessage, check_message, dedup_key, to_incoming
+from bot.wechat.reply import reply_once
+from bot.wechat.security import (
     RejectedRequest,
     check_timestamp_window,
     decrypt_echostr,
@@ -34,7 +34,7 @@ from bot.wechat_security import (
     parse_timestamp,
     verify_signature,
 )
-from bot.wechat_xml import InvalidXml, parse_message_xml, render_text_reply
+from bot.wechat.xml import InvalidXml, parse_message_xml, render_text_reply
 
 bp = Blueprint("webhook", __name__)
 log = logging.getLogger(__name__)

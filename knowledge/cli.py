@@ -10,23 +10,23 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from knowledge.calibration import (
+from knowledge.db import get_db
+from knowledge.entries import STATUSES, EntryError
+from knowledge.exchange import ExchangeError, export_file, import_file
+from knowledge.matching.calibration import (
     OUT_OF_SCOPE_FILE,
     choose_thresholds,
     load_out_of_scope,
     observe,
 )
-from knowledge.db import get_db
-from knowledge.entries import STATUSES, EntryError
-from knowledge.evaluation import (
+from knowledge.matching.evaluation import (
     EvaluationError,
     evaluate,
     format_report,
     read_labeled_file,
     resolver_for,
 )
-from knowledge.exchange import ExchangeError, export_file, import_file
-from knowledge.live_index import current_index
+from knowledge.matching.live_index import current_index
 from knowledge.store import count_entries, get_entry, published_entries, set_status
 from knowledge.synonyms import (
     add_synonym_group,

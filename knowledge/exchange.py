@@ -26,7 +26,7 @@ from sqlite_utils import Database
 
 from knowledge.db import write
 from knowledge.entries import Entry, EntryError, entry_from_record
-from knowledge.normalize import clean_text
+from knowledge.matching.normalize import clean_text
 from knowledge.store import add_entries, list_entries, update_entry
 
 log = logging.getLogger(__name__)

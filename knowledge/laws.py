@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from knowledge.normalize import to_simplified
+from knowledge.matching.normalize import to_simplified
 
 LAWS_DIR = Path(__file__).parent / "laws"
 #: Short name → the file's law; the short name is what law_refs and residents use.

@@ -18,7 +18,7 @@ from bench import knowledge_base
 from bench.bench_matcher import baseline_accuracy
 from bench.distractors import distractor_entries, distractors, padded_entries
 from bench.knowledge_base import Query, load_queries, shipped_knowledge
-from knowledge.evaluation import EvaluationError
+from knowledge.matching.evaluation import EvaluationError
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 from flask.testing import FlaskCliRunner
 from sqlite_utils import Database
 
-from knowledge.calibration import (
+from knowledge.entries import Entry
+from knowledge.matching.calibration import (
     Observation,
     choose_thresholds,
     load_out_of_scope,
     measure,
     observe,
 )
-from knowledge.entries import Entry
-from knowledge.matcher import Thresholds
+from knowledge.matching.matcher import Thresholds
 from knowledge.store import published_entries
 from knowledge.synonyms import synonym_groups
 

@@ -15,7 +15,7 @@ import pytest
 
 from knowledge.entries import Entry, EntryError, entry_from_record, parse_law_ref
 from knowledge.laws import LAW_NAMES, article_for_ref, chinese_to_int
-from knowledge.normalize import clean_text
+from knowledge.matching.normalize import clean_text
 from knowledge.seed import shipped_records
 from knowledge.settings import PLACEHOLDER, SETTINGS, render_placeholders
 from knowledge.topics import TOPICS

@@ -10,7 +10,7 @@ from sqlite_utils import Database
 from bot.dialogue import Dialogue, Incoming
 from bot.paging import MAX_REPLY_BYTES, MORE_HINT
 from knowledge.entries import Entry
-from knowledge.live_index import current_index
+from knowledge.matching.live_index import current_index
 from knowledge.settings import set_setting
 from knowledge.store import create_entry, set_status
 from knowledge.unanswered import recent_unanswered

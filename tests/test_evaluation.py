@@ -12,7 +12,7 @@ from flask.testing import FlaskCliRunner
 from sqlite_utils import Database
 
 from knowledge.entries import Entry, entry_from_record
-from knowledge.evaluation import (
+from knowledge.matching.evaluation import (
     EvaluationError,
     LabeledQuestion,
     evaluate,
@@ -21,7 +21,7 @@ from knowledge.evaluation import (
     read_labeled_file,
     resolver_for,
 )
-from knowledge.matcher import MatchIndex
+from knowledge.matching.matcher import MatchIndex
 from knowledge.store import create_entry
 
 

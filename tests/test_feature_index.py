@@ -8,9 +8,9 @@ import random
 import numpy as np
 import pytest
 
-import knowledge.feature_index as feature_index
-from knowledge.feature_index import ForwardBuilder, PostingsBuilder
-from knowledge.features import CODE_BITS, feature_codes, row_bits, sorted_keys
+import knowledge.matching.feature_index as feature_index
+from knowledge.matching.feature_index import ForwardBuilder, PostingsBuilder
+from knowledge.matching.features import CODE_BITS, feature_codes, row_bits, sorted_keys
 
 ALPHABET = "离婚冷静期净遗嘱瞩借钱条欠款狗咬赔偿诈骗转账的了吗是不"
 

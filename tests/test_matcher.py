@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from knowledge.entries import Entry
-from knowledge.matcher import Candidate, MatchIndex, Thresholds, band_for
-from knowledge.normalize import SynonymFolder, char_reading, clean_text
+from knowledge.matching.matcher import Candidate, MatchIndex, Thresholds, band_for
+from knowledge.matching.normalize import SynonymFolder, char_reading, clean_text
 
 ENTRIES = [
     Entry(
@@ -137,7 +137,7 @@ def test_bands_follow_the_thresholds() -> None:
 
 
 def test_an_index_built_in_small_chunks_matches_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
-    import knowledge.matcher as matcher
+    import knowledge.matching.matcher as matcher
 
     whole = MatchIndex(ENTRIES, [["借钱", "借款"]])
     # One or two entries per chunk: every feature's postings span several chunks.
@@ -152,7 +152,7 @@ def test_an_index_built_in_small_chunks_matches_the_same(monkeypatch: pytest.Mon
 
 
 def test_fast_nfkc_equals_unicodedata_nfkc() -> None:
-    from knowledge.normalize import _nfkc
+    from knowledge.matching.normalize import _nfkc
 
     # Full-width forms, compatibility characters (①, ㎡, ℃, ﬁ, ⼀, 﨑), combining marks,
     # Hangul jamo, lone surrogates and emoji, in random mixes and across line breaks.

@@ -1,7 +1,7 @@
 """The shipped matcher on the shipped labeled set meets the quality targets of issue 3.
 
 The labeled questions (tests/eval/questions.jsonl) were written independently of the
-entries' alternates, and the thresholds were calibrated without them (knowledge/calibration.py),
+entries' alternates, and the thresholds were calibrated without them (knowledge/matching/calibration.py),
 so this measures the matcher on questions it was not tuned on.
 """
 
@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from knowledge.evaluation import Figures, evaluate, read_labeled_file, resolver_for
-from knowledge.live_index import current_index
+from knowledge.matching.evaluation import Figures, evaluate, read_labeled_file, resolver_for
+from knowledge.matching.live_index import current_index
 from knowledge.store import published_entries
 
 LABELED = Path(__file__).parent / "eval" / "questions.jsonl"

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
-import knowledge.live_index as live_index
+import knowledge.matching.live_index as live_index
 from knowledge.db import connect, write
 from knowledge.entries import Entry, EntryError, entry_from_record
-from knowledge.live_index import current_index
-from knowledge.matcher import MatchIndex
+from knowledge.matching.live_index import current_index
+from knowledge.matching.matcher import MatchIndex
 from knowledge.settings import SETTINGS, get_settings, render_placeholders, set_setting
 from knowledge.store import (
     StaleEntryError,
@@ -288,7 +288,7 @@ def test_a_slow_index_keeps_answering_while_its_successor_builds(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setattr(live_index, "SYNC_REBUILD_SECONDS", -1.0)  # every index counts as slow
-    caplog.set_level(logging.INFO, logger="knowledge.live_index")
+    caplog.set_level(logging.INFO, logger="knowledge.matching.live_index")
     key = str(database_path)
     question = "楼上养的鹦鹉天天半夜学打鸣怎么办"
     before = current_index(db, key)

@@ -7,7 +7,7 @@ from flask.testing import FlaskCliRunner
 from sqlite_utils import Database
 
 from knowledge.entries import Entry
-from knowledge.live_index import current_index
+from knowledge.matching.live_index import current_index
 from knowledge.store import create_entry
 
 

@@ -12,9 +12,9 @@ from sqlite_utils import Database
 from webhook_support import RESIDENT, WeChatSender, sender_for, text_message
 
 from bot import create_app
-from bot.message_dedup import stored_reply
-from bot.wechat_reply import HOLDING_TEXT, LATER_TEXT
-from bot.wechat_standin import WeChatStandIn
+from bot.wechat.dedup import stored_reply
+from bot.wechat.reply import HOLDING_TEXT, LATER_TEXT
+from bot.wechat.standin import WeChatStandIn
 from tests.conftest import TEST_CONFIG
 
 OFF_TOPIC = "请问火星上的天气今天怎么样呀"

@@ -18,7 +18,7 @@ from webhook_support import (
 )
 
 from bot import create_app
-from bot.message_dedup import (
+from bot.wechat.dedup import (
     RETENTION_SECONDS,
     claim_message,
     record_reply,
@@ -26,7 +26,7 @@ from bot.message_dedup import (
     stored_reply,
     wait_for_reply,
 )
-from bot.wechat_reply import HOLDING_TEXT
+from bot.wechat.reply import HOLDING_TEXT
 from knowledge.db import connect
 
 #: Out of scope for any entry: the dialogue falls back and logs it in ``unanswered``.

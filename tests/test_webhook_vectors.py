@@ -16,7 +16,7 @@ from webhook_support import aes_decrypt, aes_encrypt, message_xml, parse_xml, sh
 from wechatpy.crypto import PrpCrypto
 
 from bot import create_app
-from bot.wechat_security import (
+from bot.wechat.security import (
     RejectedRequest,
     decrypt_echostr,
     message_crypto,

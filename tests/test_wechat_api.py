@@ -9,8 +9,8 @@ import pytest
 from sqlite_utils import Database
 
 from bot import create_app
-from bot.wechat_api import WeChatAPI, WeChatAPIError, api_for
-from bot.wechat_standin import WeChatStandIn
+from bot.wechat.api import WeChatAPI, WeChatAPIError, api_for
+from bot.wechat.standin import WeChatStandIn
 from knowledge.db import connect
 from tests.conftest import TEST_CONFIG
 
@@ -58,7 +58,7 @@ def test_a_token_near_its_expiry_is_renewed(db: Database, wechat: WeChatStandIn)
 def test_a_refused_token_is_renewed_once_and_the_call_retried(
     db: Database, wechat: WeChatStandIn, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="bot.wechat_api")
+    caplog.set_level(logging.INFO, logger="bot.wechat.api")
     api = client(db, wechat)
     api.send_text(RESIDENT, "第一条")
     wechat.expire_token()

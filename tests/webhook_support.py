@@ -22,7 +22,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from knowledge.db import connect
-from knowledge.live_index import current_index
+from knowledge.matching.live_index import current_index
 
 ACCOUNT = "gh_0123456789ab"
 RESIDENT = "oRESIDENT_openid_0000000001"

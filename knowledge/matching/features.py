@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from knowledge.normalize import char_reading
+from knowledge.matching.normalize import char_reading
 
 CODE_BITS = 38
 _PART_BITS = 18

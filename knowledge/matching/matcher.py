@@ -2,10 +2,10 @@
 
 Every phrasing of every entry (standard question and alternates) is normalised and cut
 into features: characters, character pairs, and pairs of syllable readings (so a
-homophone typo still shares features with the right word; :mod:`knowledge.features`).
+homophone typo still shares features with the right word; :mod:`knowledge.matching.features`).
 Features are weighted by rarity (idf) and stored as numpy postings lists, so scoring all
 phrasings of 100,000 entries is one ``np.bincount`` over the postings of the query's
-features (:mod:`knowledge.feature_index`). The best few entries are then re-scored with
+features (:mod:`knowledge.matching.feature_index`). The best few entries are then re-scored with
 rapidfuzz against their closest phrasing and by how much of the message their whole
 document (phrasings, keywords, start of the answer) explains, and the result falls into
 one of three bands:
@@ -27,9 +27,9 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Indel
 
 from knowledge.entries import Entry
-from knowledge.feature_index import ForwardBuilder, PostingsBuilder
-from knowledge.features import distinct, feature_codes, row_bits, sorted_keys
-from knowledge.normalize import SynonymFolder, clean_text, clean_texts
+from knowledge.matching.feature_index import ForwardBuilder, PostingsBuilder
+from knowledge.matching.features import distinct, feature_codes, row_bits, sorted_keys
+from knowledge.matching.normalize import SynonymFolder, clean_text, clean_texts
 
 Band = Literal["answer", "choices", "fallback"]
 

@@ -9,7 +9,7 @@ Rows (phrasings, or entries' documents) have binary features weighted by rarity:
   explain, which is all the matcher needs of entries' documents.
 
 Both are built from chunks of rows given as their distinct ``code << bits | row`` keys
-(:func:`knowledge.features.sorted_keys`). A chunk keeps only its own feature codes and
+(:func:`knowledge.matching.features.sorted_keys`). A chunk keeps only its own feature codes and
 compact row or feature numbers, so the peak during a build is about the finished index
 plus one chunk, not the int64 keys of all rows at once.
 

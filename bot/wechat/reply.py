@@ -1,13 +1,13 @@
 """One reply per WeChat message, within the reply deadline, whichever worker gets it first.
 
-The request that claims the message (``bot.message_dedup``) runs the dialogue in a worker
+The request that claims the message (``bot.wechat.dedup``) runs the dialogue in a worker
 thread and waits for it until the deadline. If the database is locked, the dialogue is
 slow or it fails, the resident gets :data:`HOLDING_TEXT` instead. A dialogue that is only
 slow carries on after the deadline and stores its reply, which WeChat's retries then get;
 one that fails releases its claim, so a retry processes the message afresh.
 
 When the account's AppID and AppSecret are set, a slow dialogue's resident reads
-:data:`LATER_TEXT` instead, and the reply follows as a 客服 message (``bot.wechat_api``)
+:data:`LATER_TEXT` instead, and the reply follows as a 客服 message (``bot.wechat.api``)
 as soon as it is ready — WeChat does not retry a message that got a passive reply.
 """
 
@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from flask import Flask, current_app
 
 from bot.dialogue import Incoming
-from bot.message_dedup import claim_message, record_reply, release_claim, wait_for_reply
 from bot.responder import respond
-from bot.wechat_api import WeChatAPIError, api_for
+from bot.wechat.api import WeChatAPIError, api_for
+from bot.wechat.dedup import claim_message, record_reply, release_claim, wait_for_reply
 from knowledge.db import connect, get_db
 
 log = logging.getLogger(__name__)

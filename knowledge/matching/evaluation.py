@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from knowledge.entries import Entry
-from knowledge.matcher import Candidate, Match
-from knowledge.normalize import clean_text
+from knowledge.matching.matcher import Candidate, Match
+from knowledge.matching.normalize import clean_text
 
 #: Every outcome a question can have, as staff read it; figures count each of them.
 OUTCOMES = {
@@ -45,7 +45,7 @@ class EvaluationError(ValueError):
 
 
 class Matcher(Protocol):
-    """Anything that decides a band for a message, like :class:`knowledge.matcher.MatchIndex`."""
+    """Anything that decides a band for a message, like :class:`knowledge.matching.matcher.MatchIndex`."""
 
     def match(self, text: str) -> Match:
         """The band and the best candidates for ``text``."""

@@ -16,7 +16,7 @@ import time
 from sqlite_utils import Database
 
 from knowledge.db import connect
-from knowledge.matcher import MatchIndex
+from knowledge.matching.matcher import MatchIndex
 from knowledge.store import content_generation, published_entries
 from knowledge.synonyms import synonym_groups
 

@@ -2,7 +2,7 @@
 
 In-scope evidence comes from the entries themselves: fold *k* holds out every entry's
 *k*-th alternate, builds the index without them, and asks each held-out alternate.
-Out-of-scope evidence comes from ``knowledge/calibration/out_of_scope.txt``, questions
+Out-of-scope evidence comes from ``knowledge/matching/calibration_data/out_of_scope.txt``, questions
 no entry answers. The thresholds that answer the most held-out alternates directly while
 keeping wrong answers and answered out-of-scope questions under their caps are chosen.
 The labeled set in tests/eval then measures the result on questions neither step saw.
@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from knowledge.entries import Entry
-from knowledge.matcher import Match, MatchIndex, Thresholds
+from knowledge.matching.matcher import Match, MatchIndex, Thresholds
 
-OUT_OF_SCOPE_FILE = Path(__file__).parent / "calibration" / "out_of_scope.txt"
+OUT_OF_SCOPE_FILE = Path(__file__).parent / "calibration_data" / "out_of_scope.txt"
 
 
 @dataclass(frozen=True)
