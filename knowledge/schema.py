@@ -56,3 +56,47 @@ def create_unanswered(db: Database) -> None:
         pk="id",
     )
     db["unanswered"].create_index(["asked_at"])
+
+
+@migrations()
+def create_users_and_audit(db: Database) -> None:
+    """Staff accounts, and the append-only audit log of every change staff make."""
+    db["users"].create(
+        {
+            "id": int,
+            "name": str,
+            "role": str,
+            "password_hash": str,
+            "disabled": int,
+            "session_version": int,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+        not_null={"name", "role", "password_hash", "disabled", "session_version"},
+        defaults={"disabled": 0, "session_version": 0},
+    )
+    db["users"].create_index(["name"], unique=True)
+    db["audit_log"].create(
+        {
+            "id": int,
+            "at": str,
+            "actor": str,
+            "action": str,
+            "object_type": str,
+            "object_id": str,
+            "summary": str,
+            "before": str,
+            "after": str,
+        },
+        pk="id",
+        not_null={"at", "actor", "action", "object_type"},
+    )
+    db["audit_log"].create_index(["at"])
+    db["audit_log"].create_index(["object_type", "object_id"])
+    # Append-only in the database itself, whatever code or tool writes to it.
+    for event in ("UPDATE", "DELETE"):
+        db.execute(
+            f"CREATE TRIGGER audit_log_no_{event.lower()} BEFORE {event} ON audit_log "
+            f"BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
+        )
