@@ -103,6 +103,15 @@ SCOPE_OUTCOMES = {
     "choices_without_expected": "选项中无正确条目",
     "fallback": "兜底回复",
 }
+#: The counts the report shows for each scope: an off-topic question cannot be helped.
+SCOPE_LABELS = {
+    "faq": SCOPE_OUTCOMES,
+    "off_topic": {
+        "wrong_direct": "直接回答（错误）",
+        "choices_without_expected": "给出选项",
+        "fallback": "兜底回复",
+    },
+}
 
 
 @dataclass
@@ -353,7 +362,7 @@ def format_report(figures: Figures, questions: dict[int, str] | None = None) -> 
         scoped = figures.scope[scope]
         counts = "，".join(
             f"{label}{getattr(scoped, name)}（{scoped.percent(name)}%）"
-            for name, label in SCOPE_OUTCOMES.items()
+            for name, label in SCOPE_LABELS[scope].items()
         )
         lines.append(f"  {title}{scoped.total}条：{counts}")
     lines.append(f"  直接答错占全部问题：{figures.wrong_direct_percent()}%")
