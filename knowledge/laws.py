@@ -74,8 +74,12 @@ class Law:
 
     @property
     def introduction(self) -> str:
-        """The law named in full the first time a resident sees it, short name after it."""
-        return f"《{self.title}》（{self.name}）"
+        """The law named in full the first time a resident sees it, short name after it.
+
+        A title that quotes another law's title marks it with 〈〉 inside the 《》.
+        """
+        title = self.title.replace("《", "〈").replace("》", "〉")
+        return f"《{title}》（{self.name}）"
 
 
 class LawRef(NamedTuple):

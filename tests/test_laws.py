@@ -337,6 +337,14 @@ def test_interpretation_is_named_in_full_once() -> None:
     assert introduce_interpretations(plain, []) == (plain, [])
 
 
+def test_nested_title_marks_become_angle_brackets() -> None:
+    introduced, _seen = introduce_interpretations("按婚姻家庭编解释（一）第88条", [])
+    assert introduced == (
+        "按《最高人民法院关于适用〈中华人民共和国民法典〉婚姻家庭编的解释（一）》"
+        "（婚姻家庭编解释（一））第88条"
+    )
+
+
 def test_interpretation_written_in_full_counts_as_introduced() -> None:
     text = "《最高人民法院关于审理民间借贷案件适用法律若干问题的规定》第25条；民间借贷司法解释"
     assert introduce_interpretations(text, []) == (text, ["民间借贷司法解释"])
