@@ -144,13 +144,19 @@ def _read_tsv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(file, delimiter="\t", quoting=csv.QUOTE_NONE))
 
 
-def _read_registry() -> tuple[dict[str, Law], dict[str, str]]:
-    """The laws of ``index.tsv`` by short name, and every folded name or alias → short name."""
+def read_registry(directory: Path = LAWS_DIR) -> tuple[dict[str, Law], dict[str, str]]:
+    """The laws of ``index.tsv`` by short name, and every folded name or alias → short name.
+
+    Raises :class:`LawError` when a listed file is missing, a law is listed twice, an alias
+    names a law that is not listed, or one name would stand for two laws.
+    """
     laws: dict[str, Law] = {}
-    for row in _read_tsv(INDEX_FILE):
+    for row in _read_tsv(directory / INDEX_FILE.name):
         law = Law(row["short_name"], row["title"], row["kind"], row["version"], row["file"])
-        if not (LAWS_DIR / law.file).is_file():
-            raise LawError(f"index.tsv lists {law.file}, which is not in {LAWS_DIR}")
+        if not (directory / law.file).is_file():
+            raise LawError(f"index.tsv lists {law.file}, which is not in {directory}")
+        if law.name in laws:
+            raise LawError(f"index.tsv lists {law.name} twice")
         laws[law.name] = law
     names: dict[str, str] = {}
 
@@ -162,14 +168,14 @@ def _read_registry() -> tuple[dict[str, Law], dict[str, str]]:
     for law in laws.values():
         add(law.name, law.name)
         add(law.title, law.name)
-    for row in _read_tsv(ALIASES_FILE):
+    for row in _read_tsv(directory / ALIASES_FILE.name):
         if row["short_name"] not in laws:
             raise LawError(f"aliases.tsv: {row['alias']} → unknown law {row['short_name']}")
         add(row["alias"], row["short_name"])
     return laws, names
 
 
-LAWS, _NAMES = _read_registry()
+LAWS, _NAMES = read_registry()
 #: The short names of every shipped law, in index.tsv order.
 LAW_NAMES = tuple(LAWS)
 _NAME_PATTERN = "|".join(sorted(map(re.escape, _NAMES), key=len, reverse=True))

@@ -18,6 +18,7 @@ from knowledge.laws import (
     LAWS,
     LAWS_DIR,
     Article,
+    LawError,
     LawRef,
     answer_article_ask,
     article_for_ref,
@@ -30,6 +31,7 @@ from knowledge.laws import (
     law_named,
     parse_law,
     parse_ref,
+    read_registry,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -391,3 +393,45 @@ def test_entries_accept_every_kind_of_ref() -> None:
     record = {"topic": "services", "question": "问", "answer": "答", "law_refs": refs}
     assert entry_from_record(record).law_refs == refs
     assert [parse_law_ref(ref) for ref in refs] == [parse_ref(ref) for ref in refs]
+
+
+HEADER = "file\tshort_name\ttitle\tkind\tversion\tarticles\tlast_article\tsnapshot_path\n"
+
+
+def _registry_dir(tmp_path: Path, index_rows: list[str], aliases: list[str]) -> Path:
+    (tmp_path / "甲法.md").write_text("# 甲法\n\n第一条 甲。\n", encoding="utf-8")
+    (tmp_path / "index.tsv").write_text(HEADER + "".join(index_rows), encoding="utf-8")
+    (tmp_path / "aliases.tsv").write_text(
+        "alias\tshort_name\n" + "".join(aliases), encoding="utf-8"
+    )
+    return tmp_path
+
+
+JIA = "甲法.md\t甲法\t中华人民共和国甲法\t法律\t\t1\t一\t\n"
+
+
+def test_read_registry_reads_names_titles_and_aliases(tmp_path: Path) -> None:
+    laws, names = read_registry(_registry_dir(tmp_path, [JIA], ["甲\t甲法\n"]))
+    assert list(laws) == ["甲法"] and laws["甲法"].title == "中华人民共和国甲法"
+    assert names == {"甲法": "甲法", "甲": "甲法"}
+
+
+@pytest.mark.parametrize(
+    ("rows", "aliases", "message"),
+    [
+        ([JIA, "乙法.md\t乙法\t乙法\t法律\t\t1\t一\t\n"], [], "乙法.md, which is not in"),
+        ([JIA, JIA], [], "lists 甲法 twice"),
+        ([JIA], ["甲\t丙法\n"], "甲 → unknown law 丙法"),
+        (
+            [JIA, "甲法.md\t甲规定\t甲规定\t司法解释\t\t1\t一\t\n"],
+            ["甲法\t甲规定\n"],
+            "“甲法” names both 甲法 and 甲规定",
+        ),
+    ],
+)
+def test_read_registry_refuses_inconsistent_data(
+    tmp_path: Path, rows: list[str], aliases: list[str], message: str
+) -> None:
+    with pytest.raises(LawError) as raised:
+        read_registry(_registry_dir(tmp_path, rows, aliases))
+    assert message in str(raised.value)
