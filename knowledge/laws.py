@@ -19,6 +19,7 @@ from knowledge.matching.normalize import to_simplified
 LAWS_DIR = Path(__file__).parent / "laws"
 INDEX_FILE = LAWS_DIR / "index.tsv"
 ALIASES_FILE = LAWS_DIR / "aliases.tsv"
+NOT_SHIPPED_FILE = LAWS_DIR / "not_shipped.tsv"
 DEFAULT_LAW = "民法典"
 INTERPRETATION = "司法解释"
 
@@ -175,10 +176,23 @@ def read_registry(directory: Path = LAWS_DIR) -> tuple[dict[str, Law], dict[str,
     return laws, names
 
 
+def read_not_shipped(names: dict[str, str], directory: Path = LAWS_DIR) -> dict[str, str]:
+    """Laws residents still ask for that are not shipped (repealed, or revised since), by
+    folded name, with what to tell them; none may be a shipped law's name (LawError)."""
+    replies: dict[str, str] = {}
+    for row in _read_tsv(directory / NOT_SHIPPED_FILE.name):
+        key = fold_law_name(row["name"])
+        if key in names:
+            raise LawError(f"not_shipped.tsv: {row['name']} is a shipped law ({names[key]})")
+        replies[key] = row["reply"]
+    return replies
+
+
 LAWS, _NAMES = read_registry()
+_NOT_SHIPPED = read_not_shipped(_NAMES)
 #: The short names of every shipped law, in index.tsv order.
 LAW_NAMES = tuple(LAWS)
-_NAME_PATTERN = "|".join(sorted(map(re.escape, _NAMES), key=len, reverse=True))
+_NAME_PATTERN = "|".join(sorted(map(re.escape, [*_NAMES, *_NOT_SHIPPED]), key=len, reverse=True))
 _ARTICLE_ASK = re.compile(
     rf"^(?:(?P<law>{_NAME_PATTERN}))?的?"
     rf"(?:(?:第(?P<n1>[0-9{_CHINESE}]+)|(?P<n2>[0-9]+))条(?:之(?P<sub>[{_SUB_ORDINALS}]+))?"
@@ -261,13 +275,19 @@ def answer_article_ask(text: str) -> str | None:
     """The reply to an article look-up such as "刑法第266条", or None if it is not one.
 
     The law may be named by its short name, full title or an alias; without one it is the
-    民法典. An article the law does not have gets a reply saying how many it has.
+    民法典. An article the law does not have gets a reply saying how many it has; a law
+    that is not shipped (婚姻法, repealed) gets a reply saying why and where to look.
     """
     compact = _PUNCTUATION.sub("", to_simplified(text)).replace("中华人民共和国", "")
     ask = _ARTICLE_ASK.match(compact)
     if ask is None:
         return None
-    law = _NAMES[fold_law_name(ask["law"])] if ask["law"] else DEFAULT_LAW
+    named = fold_law_name(ask["law"]) if ask["law"] else None
+    if named in _NOT_SHIPPED:
+        return (
+            f"{_NOT_SHIPPED[named]}您可以直接说出您的问题，或者查看现行条文，例如“民法典第1079条”。"
+        )
+    law = _NAMES[named] if named else DEFAULT_LAW
     if ask["last"]:
         number, sub = last_article_number(law), 0
     else:

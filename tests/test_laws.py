@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import subprocess
 import sys
 import time
@@ -31,6 +32,7 @@ from knowledge.laws import (
     law_named,
     parse_law,
     parse_ref,
+    read_not_shipped,
     read_registry,
 )
 
@@ -310,8 +312,8 @@ def test_unknown_inserted_article_gets_a_clear_reply() -> None:
         "第1079条规定离婚冷静期吗",
         "",
         "条",
-        "治安管理处罚法第42条",
         "劳动合同法第82条说老板不签合同要赔多少",
+        "婚姻法",
     ],
 )
 def test_questions_that_are_not_article_asks(text: str) -> None:
@@ -435,3 +437,37 @@ def test_read_registry_refuses_inconsistent_data(
     with pytest.raises(LawError) as raised:
         read_registry(_registry_dir(tmp_path, rows, aliases))
     assert message in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("ask", "expected"),
+    [
+        ("婚姻法第32条", "《婚姻法》已于2021年1月1日废止"),
+        ("中华人民共和国合同法第52条", "合同编（第463条至第988条）"),
+        ("治安管理处罚法第42条", "这里还没有收录它的条文"),
+        ("网络安全法第四十四条是什么", "《网络安全法》已于2025年修正"),
+    ],
+)
+def test_asks_for_laws_that_are_not_shipped_say_why(ask: str, expected: str) -> None:
+    reply = answer_article_ask(ask)
+    assert reply is not None and expected in reply
+    assert "民法典第1079条" in reply and not reply.startswith("《民法典》第")
+
+
+def test_repealed_laws_are_the_ones_the_civil_code_repeals() -> None:
+    repealing = law_articles("民法典")[1260, 0].text
+    for row in _rows(LAWS_DIR / "not_shipped.tsv"):
+        assert law_named(row["name"]) is None
+        if "民法典第1260条" in row["reply"]:
+            assert f"《中华人民共和国{row['name']}》" in repealing
+            # Every article range it points to exists and starts where it says.
+            for first, last in re.findall(r"第(\d+)条至第(\d+)条", row["reply"]):
+                assert find_article("民法典", int(first)) and find_article("民法典", int(last))
+
+
+def test_read_not_shipped_refuses_a_shipped_name(tmp_path: Path) -> None:
+    (tmp_path / "not_shipped.tsv").write_text("name\treply\n劳动法\t没有。\n", encoding="utf-8")
+    _laws, names = read_registry()
+    with pytest.raises(LawError) as raised:
+        read_not_shipped(names, tmp_path)
+    assert "劳动法 is a shipped law" in str(raised.value)
