@@ -446,6 +446,8 @@ def test_read_registry_refuses_inconsistent_data(
         ("中华人民共和国合同法第52条", "合同编（第463条至第988条）"),
         ("治安管理处罚法第42条", "这里还没有收录它的条文"),
         ("网络安全法第四十四条是什么", "《网络安全法》已于2025年修正"),
+        ("婚姻法解释（二）第24条", "婚姻家庭编解释（一）（2021年1月1日起施行）"),
+        ("婚姻法司法解释第二十四条", "已于2021年1月1日废止"),
     ],
 )
 def test_asks_for_laws_that_are_not_shipped_say_why(ask: str, expected: str) -> None:
