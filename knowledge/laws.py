@@ -74,13 +74,17 @@ class Law:
         return self.kind == INTERPRETATION
 
     @property
+    def nested_title(self) -> str:
+        """The title as written inside 《》: a law it quotes marked 〈〉."""
+        return self.title.replace("《", "〈").replace("》", "〉")
+
+    @property
     def introduction(self) -> str:
         """The law named in full the first time a resident sees it, short name after it.
 
         A title that quotes another law's title marks it with 〈〉 inside the 《》.
         """
-        title = self.title.replace("《", "〈").replace("》", "〉")
-        return f"《{title}》（{self.name}）"
+        return f"《{self.nested_title}》（{self.name}）"
 
 
 class LawRef(NamedTuple):
@@ -317,6 +321,11 @@ def format_citation(refs: list[LawRef]) -> str:
     return "；".join(f"《{law}》{'、'.join(labels)}" for law, labels in by_law.items())
 
 
+def law_named_in_full(law: Law, text: str) -> bool:
+    """Whether ``text`` already names ``law`` by its full title (with 《》 or 〈〉 inside)."""
+    return law.title in text or law.nested_title in text
+
+
 def introduce_interpretations(text: str, seen: list[str]) -> tuple[str, list[str]]:
     """Name each judicial interpretation in full where ``text`` first mentions it.
 
@@ -328,7 +337,7 @@ def introduce_interpretations(text: str, seen: list[str]) -> tuple[str, list[str
     for law in LAWS.values():
         if not law.is_interpretation or law.name in seen:
             continue
-        if law.title in text:
+        if law_named_in_full(law, text):
             seen.append(law.name)
             continue
         mention = re.search(rf"《?{re.escape(law.name)}》?", text)

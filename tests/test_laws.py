@@ -349,9 +349,17 @@ def test_nested_title_marks_become_angle_brackets() -> None:
     )
 
 
-def test_interpretation_written_in_full_counts_as_introduced() -> None:
-    text = "《最高人民法院关于审理民间借贷案件适用法律若干问题的规定》第25条；民间借贷司法解释"
-    assert introduce_interpretations(text, []) == (text, ["民间借贷司法解释"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "《最高人民法院关于审理民间借贷案件适用法律若干问题的规定》第25条；民间借贷司法解释",
+        "《最高人民法院关于适用〈中华人民共和国民法典〉婚姻家庭编的解释（一）》；婚姻家庭编解释（一）",
+        "最高人民法院关于适用《中华人民共和国民法典》婚姻家庭编的解释（一）；婚姻家庭编解释（一）",
+    ],
+)
+def test_interpretation_written_in_full_counts_as_introduced(text: str) -> None:
+    introduced, seen = introduce_interpretations(text, [])
+    assert introduced == text and len(seen) == 1
 
 
 def test_texts_are_parsed_lazily_and_quickly() -> None:
