@@ -1,27 +1,30 @@
-"""The shipped law texts: the registry of laws, their articles, and "刑法第266条"-style asks.
+"""The shipped law texts: their articles, citations and "刑法第266条"-style asks.
 
-Which laws ship, their full titles, kinds and aliases are data (``laws/index.tsv`` and
-``laws/aliases.tsv``), read once at import. Each text is parsed on first need and cached,
-so a process only pays for the laws it actually looks at.
+Which laws ship is data (:mod:`knowledge.law_registry`). Each text is parsed on first
+need and cached, so a process only pays for the laws it actually looks at.
 """
 
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import NamedTuple
 
+# LAW_NAMES and law_named are also offered here, where callers found them before the split.
+from knowledge.law_registry import LAW_NAMES as LAW_NAMES
+from knowledge.law_registry import (
+    LAWS,
+    LAWS_DIR,
+    NAMES,
+    NOT_SHIPPED,
+    fold_law_name,
+    law_named_in_full,
+)
+from knowledge.law_registry import law_named as law_named
 from knowledge.matching.normalize import to_simplified
 
-LAWS_DIR = Path(__file__).parent / "laws"
-INDEX_FILE = LAWS_DIR / "index.tsv"
-ALIASES_FILE = LAWS_DIR / "aliases.tsv"
-NOT_SHIPPED_FILE = LAWS_DIR / "not_shipped.tsv"
 DEFAULT_LAW = "民法典"
-INTERPRETATION = "司法解释"
 
 _DIGITS = {
     "零": 0,
@@ -45,46 +48,11 @@ _ARTICLE_START = re.compile(
 _LAW_REF = re.compile(
     r"^(?P<law>.+?)第(?P<number>[1-9]\d*)条(?:之(?P<sub>[一二三四五六七八九十]+))?$"
 )
-# What a resident may type around a law's name that says nothing about which law it is.
-_NAME_NOISE = re.compile(r"[\s《》〈〉()（）“”\"'、，。,.]+")
 _PUNCTUATION = re.compile(r"[\s，。？?！!、：:“”\"'《》〈〉()（）]+")
 _SUB_ORDINALS = "一二三四五六七八九十"
 # A part heading some texts write without "#" (附则, or 附录： before an appendix).
 _BARE_HEADING = re.compile(r"^附\s*[则录件][：:]?$")
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\ufeff]")
-
-
-class LawError(ValueError):
-    """The law registry's data files are inconsistent (a packaging mistake, not user input)."""
-
-
-@dataclass(frozen=True)
-class Law:
-    """One shipped text as ``index.tsv`` lists it."""
-
-    name: str  # the short name law_refs and residents use: 劳动合同法, 民间借贷司法解释
-    title: str  # the full official title
-    kind: str  # 宪法 / 法律 / 行政法规 / 司法解释
-    version: str  # the date of the text's version, empty for the original four
-    file: str
-
-    @property
-    def is_interpretation(self) -> bool:
-        """A Supreme People's Court judicial interpretation (cited by full title first)."""
-        return self.kind == INTERPRETATION
-
-    @property
-    def nested_title(self) -> str:
-        """The title as written inside 《》: a law it quotes marked 〈〉."""
-        return self.title.replace("《", "〈").replace("》", "〉")
-
-    @property
-    def introduction(self) -> str:
-        """The law named in full the first time a resident sees it, short name after it.
-
-        A title that quotes another law's title marks it with 〈〉 inside the 《》.
-        """
-        return f"《{self.nested_title}》（{self.name}）"
 
 
 class LawRef(NamedTuple):
@@ -139,75 +107,13 @@ def chinese_to_int(text: str) -> int:
     return total + digit
 
 
-def fold_law_name(name: str) -> str:
-    """A law's name as compared: simplified, without brackets, spaces or 中华人民共和国."""
-    return _NAME_NOISE.sub("", to_simplified(name)).replace("中华人民共和国", "")
-
-
-def _read_tsv(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as file:
-        return list(csv.DictReader(file, delimiter="\t", quoting=csv.QUOTE_NONE))
-
-
-def read_registry(directory: Path = LAWS_DIR) -> tuple[dict[str, Law], dict[str, str]]:
-    """The laws of ``index.tsv`` by short name, and every folded name or alias → short name.
-
-    Raises :class:`LawError` when a listed file is missing, a law is listed twice, an alias
-    names a law that is not listed, or one name would stand for two laws.
-    """
-    laws: dict[str, Law] = {}
-    for row in _read_tsv(directory / INDEX_FILE.name):
-        law = Law(row["short_name"], row["title"], row["kind"], row["version"], row["file"])
-        if not (directory / law.file).is_file():
-            raise LawError(f"index.tsv lists {law.file}, which is not in {directory}")
-        if law.name in laws:
-            raise LawError(f"index.tsv lists {law.name} twice")
-        laws[law.name] = law
-    names: dict[str, str] = {}
-
-    def add(name: str, law: str) -> None:
-        key = fold_law_name(name)
-        if names.setdefault(key, law) != law:
-            raise LawError(f"“{name}” names both {names[key]} and {law}")
-
-    for law in laws.values():
-        add(law.name, law.name)
-        add(law.title, law.name)
-    for row in _read_tsv(directory / ALIASES_FILE.name):
-        if row["short_name"] not in laws:
-            raise LawError(f"aliases.tsv: {row['alias']} → unknown law {row['short_name']}")
-        add(row["alias"], row["short_name"])
-    return laws, names
-
-
-def read_not_shipped(names: dict[str, str], directory: Path = LAWS_DIR) -> dict[str, str]:
-    """Laws residents still ask for that are not shipped (repealed, or revised since), by
-    folded name, with what to tell them; none may be a shipped law's name (LawError)."""
-    replies: dict[str, str] = {}
-    for row in _read_tsv(directory / NOT_SHIPPED_FILE.name):
-        key = fold_law_name(row["name"])
-        if key in names:
-            raise LawError(f"not_shipped.tsv: {row['name']} is a shipped law ({names[key]})")
-        replies[key] = row["reply"]
-    return replies
-
-
-LAWS, _NAMES = read_registry()
-_NOT_SHIPPED = read_not_shipped(_NAMES)
-#: The short names of every shipped law, in index.tsv order.
-LAW_NAMES = tuple(LAWS)
-_NAME_PATTERN = "|".join(sorted(map(re.escape, [*_NAMES, *_NOT_SHIPPED]), key=len, reverse=True))
+_NAME_PATTERN = "|".join(sorted(map(re.escape, [*NAMES, *NOT_SHIPPED]), key=len, reverse=True))
 _ARTICLE_ASK = re.compile(
     rf"^(?:(?P<law>{_NAME_PATTERN}))?的?"
     rf"(?:(?:第(?P<n1>[0-9{_CHINESE}]+)|(?P<n2>[0-9]+))条(?:之(?P<sub>[{_SUB_ORDINALS}]+))?"
     r"|(?P<last>最后一条))"
     r"(?:是什么|说的是什么|讲的是什么|写的什么|内容|原文|规定了什么|怎么规定的?|是啥)?$"
 )
-
-
-def law_named(name: str) -> str | None:
-    """The short name of the shipped law ``name`` stands for (full title, alias …), or None."""
-    return _NAMES.get(fold_law_name(name))
 
 
 def parse_law(markdown: str, law: str) -> dict[tuple[int, int], Article]:
@@ -287,11 +193,11 @@ def answer_article_ask(text: str) -> str | None:
     if ask is None:
         return None
     named = fold_law_name(ask["law"]) if ask["law"] else None
-    if named in _NOT_SHIPPED:
+    if named in NOT_SHIPPED:
         return (
-            f"{_NOT_SHIPPED[named]}您可以直接说出您的问题，或者查看现行条文，例如“民法典第1079条”。"
+            f"{NOT_SHIPPED[named]}您可以直接说出您的问题，或者查看现行条文，例如“民法典第1079条”。"
         )
-    law = _NAMES[named] if named else DEFAULT_LAW
+    law = NAMES[named] if named else DEFAULT_LAW
     if ask["last"]:
         number, sub = last_article_number(law), 0
     else:
@@ -319,11 +225,6 @@ def format_citation(refs: list[LawRef]) -> str:
     for ref in refs:
         by_law.setdefault(ref.law, []).append(ref.label)
     return "；".join(f"《{law}》{'、'.join(labels)}" for law, labels in by_law.items())
-
-
-def law_named_in_full(law: Law, text: str) -> bool:
-    """Whether ``text`` already names ``law`` by its full title (with 《》 or 〈〉 inside)."""
-    return law.title in text or law.nested_title in text
 
 
 def introduce_interpretations(text: str, seen: list[str]) -> tuple[str, list[str]]:

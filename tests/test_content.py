@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from knowledge.entries import Entry, EntryError, entry_from_record, parse_law_ref
-from knowledge.laws import LAW_NAMES, LawRef, article_for_ref, chinese_to_int, law_named
+from knowledge.law_registry import LAW_NAMES, law_named
+from knowledge.laws import LawRef, article_for_ref, chinese_to_int
 from knowledge.matching.normalize import clean_text
 from knowledge.seed import shipped_records
 from knowledge.settings import PLACEHOLDER, SETTINGS, render_placeholders

@@ -12,14 +12,19 @@ from pathlib import Path
 import pytest
 
 from knowledge.entries import EntryError, entry_from_record, parse_law_ref
-from knowledge.laws import (
+from knowledge.law_registry import (
     ALIASES_FILE,
     INDEX_FILE,
     LAW_NAMES,
     LAWS,
     LAWS_DIR,
-    Article,
     LawError,
+    law_named,
+    read_not_shipped,
+    read_registry,
+)
+from knowledge.laws import (
+    Article,
     LawRef,
     answer_article_ask,
     article_for_ref,
@@ -29,11 +34,8 @@ from knowledge.laws import (
     introduce_interpretations,
     last_article_number,
     law_articles,
-    law_named,
     parse_law,
     parse_ref,
-    read_not_shipped,
-    read_registry,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
