@@ -10,6 +10,7 @@ import pytest
 from flask import Flask
 from sqlite_utils import Database
 from webhook_support import (
+    RESIDENT,
     WeChatSender,
     event_dedup_key,
     event_message,
@@ -22,6 +23,7 @@ from bot import create_app
 from bot.wechat.dedup import (
     RETENTION_SECONDS,
     claim_message,
+    purge_processed_messages,
     record_reply,
     release_claim,
     stored_reply,
@@ -68,6 +70,28 @@ def test_events_are_deduplicated_by_sender_create_time_and_event(
     assert stored_reply(db, event_dedup_key(1_700_000_000, "subscribe")) == first["Content"]
     sender.exchange("plain", event_message("subscribe", create_time=1_700_000_001))
     assert db["processed_messages"].count == 2
+
+
+def test_two_different_events_in_the_same_second_get_their_own_replies(
+    sender: WeChatSender, db: Database
+):
+    second = 1_700_000_100
+    topic = sender.exchange("plain", event_message("CLICK", "TOPIC_marriage", second))
+    human = sender.exchange("plain", event_message("CLICK", "HUMAN", second))
+    assert topic["Content"] != human["Content"]
+    assert "12348" in human["Content"]
+    again = sender.exchange("plain", event_message("CLICK", "TOPIC_marriage", second))
+    assert again["Content"] == topic["Content"]  # a retry of the same event still dedups
+    assert db["processed_messages"].count == 2
+    assert stored_reply(db, event_dedup_key(second, "CLICK", "HUMAN")) == human["Content"]
+
+
+def test_dedup_records_never_hold_the_raw_openid(sender: WeChatSender, db: Database):
+    sender.exchange("safe", text_message(OFF_TOPIC))
+    sender.exchange("plain", event_message("subscribe"))
+    keys = [row["key"] for row in db["processed_messages"].rows]
+    assert len(keys) == 2
+    assert all(RESIDENT not in key for key in keys)
 
 
 def test_an_event_without_a_reply_is_recorded_as_success(sender: WeChatSender, db: Database):
@@ -146,6 +170,41 @@ def test_old_records_are_purged(sender: WeChatSender, db: Database):
     keys = {row["key"] for row in db["processed_messages"].rows}
     assert "msg:1" not in keys
     assert "msg:2" in keys
+
+
+def insert_old_and_new_records(db: Database) -> None:
+    """One answered record a minute past retention (``old``) and one just made (``new``)."""
+    old = time.time() - RETENTION_SECONDS - 60
+    db["processed_messages"].insert({"key": "old", "reply": "旧", "created_at": old})
+    db["processed_messages"].insert({"key": "new", "reply": "新", "created_at": time.time()})
+
+
+def record_keys(db: Database) -> set[str]:
+    return {row["key"] for row in db["processed_messages"].rows}
+
+
+def test_purge_removes_only_records_past_retention(db: Database):
+    insert_old_and_new_records(db)
+    assert purge_processed_messages(db) == 1
+    assert record_keys(db) == {"new"}
+    assert purge_processed_messages(db, now=time.time() + RETENTION_SECONDS + 1) == 1
+    assert record_keys(db) == set()
+
+
+def test_old_records_are_purged_when_the_app_starts(database_path: Path, db: Database):
+    insert_old_and_new_records(db)
+    create_app({"TESTING": True, "DATABASE": str(database_path)})
+    assert record_keys(db) == {"new"}
+
+
+def test_an_idle_app_purges_old_records_on_its_timer(database_path: Path, db: Database):
+    create_app({"TESTING": True, "DATABASE": str(database_path), "WECHAT_PURGE_INTERVAL": 0.1})
+    insert_old_and_new_records(db)  # after start: only the timer can purge it
+    give_up = time.monotonic() + 5
+    while "old" in record_keys(db):
+        assert time.monotonic() < give_up, "the timer never purged the old record"
+        time.sleep(0.05)
+    assert record_keys(db) == {"new"}
 
 
 def test_the_record_claims_answers_and_releases(database_path: Path, app: Flask):

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 #: Busy timeout (seconds) of the timer's purge: it can always wait for the next round.
 PURGE_BUSY_TIMEOUT = 1.0
 
-_timers: dict[tuple[int, str], threading.Thread] = {}
+_timers: dict[tuple[int, str, float], threading.Thread] = {}
 _timers_lock = threading.Lock()
 
 
@@ -39,12 +39,13 @@ def purge_wechat_records(db: Database, now: float | None = None) -> int:
 def start_purge_timer(database: str, interval: float) -> bool:
     """Purge ``database`` every ``interval`` seconds in a daemon thread of this process.
 
-    One thread per process and database; False when one runs already, ``interval`` is 0
-    (off) or the database is in memory. The thread ends once the database file is gone.
+    One thread per process, database and interval; False when one runs already,
+    ``interval`` is 0 (off) or the database is in memory. The thread ends once the
+    database file is gone.
     """
     if interval <= 0 or database == ":memory:":
         return False
-    key = (os.getpid(), database)
+    key = (os.getpid(), database, interval)
     with _timers_lock:
         running = _timers.get(key)
         if running is not None and running.is_alive():
