@@ -96,7 +96,6 @@ def _wait_for_owner(
     lease_ends = claim.lease_ends or 0.0
     reply = wait_for_reply(record, key, min(deadline - time.monotonic(), lease_ends - time.time()))
     if reply is not None:
-        log.info("wechat retry of %s: the first attempt finished while it waited", key)
         return Claim("answered", reply)
     if time.time() >= lease_ends and time.monotonic() < deadline:
         return claim_message(record, key, owner, lease)
