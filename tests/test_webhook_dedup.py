@@ -207,6 +207,11 @@ def test_an_idle_app_purges_old_records_on_its_timer(database_path: Path, db: Da
     assert record_keys(db) == {"new"}
 
 
+def test_a_purge_interval_that_is_not_a_number_is_a_clear_error(database_path: Path):
+    with pytest.raises(ValueError, match="WECHAT_PURGE_INTERVAL must be a number of seconds"):
+        create_app({"TESTING": True, "DATABASE": str(database_path), "WECHAT_PURGE_INTERVAL": "x"})
+
+
 def test_the_record_claims_answers_and_releases(database_path: Path, app: Flask):
     first = connect(database_path)
     second = connect(database_path)

@@ -36,13 +36,19 @@ def purge_wechat_records(db: Database, now: float | None = None) -> int:
     return purge_processed_messages(db, now) + purge_plain_signatures(db, now)
 
 
-def start_purge_timer(database: str, interval: float) -> bool:
+def start_purge_timer(database: str, interval: float | str) -> bool:
     """Purge ``database`` every ``interval`` seconds in a daemon thread of this process.
 
     One thread per process, database and interval; False when one runs already,
     ``interval`` is 0 (off) or the database is in memory. The thread ends once the
-    database file is gone.
+    database file is gone. ``ValueError`` if ``interval`` is not a number of seconds.
     """
+    try:
+        interval = float(interval)
+    except ValueError:
+        raise ValueError(
+            f"WECHAT_PURGE_INTERVAL must be a number of seconds (0 for off), not {interval!r}"
+        ) from None
     if interval <= 0 or database == ":memory:":
         return False
     key = (os.getpid(), database, interval)
