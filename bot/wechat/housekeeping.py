@@ -3,7 +3,9 @@
 Answered messages (:mod:`bot.wechat.dedup`, 24 hours) and plain-mode signatures
 (:mod:`bot.wechat.replay`, the timestamp window) are purged on every claim, at app start,
 and every WECHAT_PURGE_INTERVAL seconds by one daemon thread per worker process. The
-purge is one indexed DELETE per table; every worker doing it is harmless.
+timer removes answered messages one interval early (at most :data:`MAX_LOOKAHEAD`), so
+that none outlives its 24 hours before the next round. The purge is one indexed DELETE
+per table; every worker doing it is harmless.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from knowledge.db import connect
 
 log = logging.getLogger(__name__)
 
+#: The most the timer purges answered messages ahead of their time (seconds).
+MAX_LOOKAHEAD = 12 * 3600
 #: Busy timeout (seconds) of the timer's purge: it can always wait for the next round.
 PURGE_BUSY_TIMEOUT = 1.0
 
@@ -30,10 +34,14 @@ _timers: dict[tuple[int, str, float], threading.Thread] = {}
 _timers_lock = threading.Lock()
 
 
-def purge_wechat_records(db: Database, now: float | None = None) -> int:
-    """Purge expired answered-message records and plain-mode signatures; how many rows went."""
+def purge_wechat_records(db: Database, now: float | None = None, lookahead: float = 0.0) -> int:
+    """Purge expired answered-message records and plain-mode signatures; how many rows went.
+
+    Answered messages due to expire within ``lookahead`` seconds go too (signatures never
+    early: they guard against replays until their window closes).
+    """
     now = time.time() if now is None else now
-    return purge_processed_messages(db, now) + purge_plain_signatures(db, now)
+    return purge_processed_messages(db, now + lookahead) + purge_plain_signatures(db, now)
 
 
 def start_purge_timer(database: str, interval: float | str) -> bool:
@@ -73,7 +81,7 @@ def _purge_every(database: str, interval: float) -> None:
         try:
             db = connect(database, PURGE_BUSY_TIMEOUT)
             try:
-                purged = purge_wechat_records(db)
+                purged = purge_wechat_records(db, lookahead=min(interval, MAX_LOOKAHEAD))
             finally:
                 db.close()
         except sqlite3.Error as error:
