@@ -130,12 +130,27 @@ def set_password(db: Database, name: str, password: str, *, by: str) -> None:
         record_audit(db, by, "set_password", "user", name, f"修改了 {name} 的密码")
 
 
+def _keep_an_admin(db: Database, user: User) -> None:
+    """Refuse a change that would leave no enabled admin (nobody could manage accounts)."""
+    if user.role != "admin" or user.disabled:
+        return
+    others = db.execute(
+        "SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0 AND id != ?", [user.id]
+    ).fetchone()[0]
+    if not others:
+        raise UserError("至少要保留一个可用的管理员账号：请先让另一个账号成为管理员。")
+
+
 def set_role(db: Database, name: str, role: str, *, by: str) -> None:
-    """Change the role of ``name``."""
+    """Change the role of ``name`` (ending its sessions); the last enabled admin stays admin."""
     if role not in ROLES:
         raise UserError(f"角色只能是 {', '.join(ROLES)} 之一，不能是 {role!r}。")
     with write(db):
         user = _require(db, name)
+        if role == user.role:
+            return
+        if role != "admin":
+            _keep_an_admin(db, user)
         db.execute(
             "UPDATE users SET role = ?, session_version = session_version + 1, updated_at = ? "
             "WHERE name = ?",
@@ -154,9 +169,11 @@ def set_role(db: Database, name: str, role: str, *, by: str) -> None:
 
 
 def set_disabled(db: Database, name: str, disabled: bool, *, by: str) -> None:
-    """Disable (ending all of its sessions) or re-enable the account ``name``."""
+    """Disable (ending all of its sessions) or re-enable ``name``; never the last admin."""
     with write(db):
-        _require(db, name)
+        user = _require(db, name)
+        if disabled:
+            _keep_an_admin(db, user)
         db.execute(
             "UPDATE users SET disabled = ?, session_version = session_version + 1, "
             "updated_at = ? WHERE name = ?",

@@ -188,17 +188,17 @@ def test_unknown_setting_key_is_refused(db: Database) -> None:
 def test_synonym_groups_add_and_delete(db: Database) -> None:
     start = content_generation(db)
     before = synonym_groups(db)
-    group_id = add_synonym_group(db, [" 鹦鹉 ", "八哥", "鹦鹉", ""])
+    group_id = add_synonym_group(db, [" 鹦鹉 ", "八哥", "鹦鹉", ""], by="测试")
     assert synonym_groups(db) == [*before, ["鹦鹉", "八哥"]]
     assert content_generation(db) == start + 1
-    delete_synonym_group(db, group_id)
+    delete_synonym_group(db, group_id, by="测试")
     assert synonym_groups(db) == before
     assert content_generation(db) == start + 2
 
 
 def test_synonym_group_needs_two_distinct_words(db: Database) -> None:
     with pytest.raises(ValueError):
-        add_synonym_group(db, ["鹦鹉", " 鹦鹉"])
+        add_synonym_group(db, ["鹦鹉", " 鹦鹉"], by="测试")
 
 
 def test_database_is_in_wal_mode(db: Database) -> None:
