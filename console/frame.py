@@ -63,6 +63,10 @@ NAV = [
     NavItem("概览", "admin.dashboard.overview", ("admin.dashboard.overview",)),
     NavItem("没答上的问题", "admin.unanswered.listing", ("admin.unanswered.listing",)),
     NavItem("知识条目", "admin.entries.listing", ("admin.entries.listing", "admin.entries.detail")),
+    NavItem("账号", "admin.users.listing", ("admin.users.listing",), "manage"),
+    NavItem("设置", "admin.settings.edit", ("admin.settings.edit",), "manage"),
+    NavItem("同义词", "admin.synonyms.listing", ("admin.synonyms.listing",), "manage"),
+    NavItem("操作记录", "admin.audit.listing", ("admin.audit.listing",), "manage"),
 ]
 
 
