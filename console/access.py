@@ -69,7 +69,7 @@ def session_id(account: User) -> str:
 @login_manager.user_loader
 def load_staff_member(identity: str) -> StaffMember | None:
     """The account a session names, or None when it is unknown, disabled or its version old."""
-    user_id, _, version = identity.partition(":")
+    user_id, _, version = str(identity).partition(":")
     if not (user_id.isdigit() and version.isdigit()):
         return None
     account = get_user_by_id(get_db(), int(user_id))
