@@ -26,6 +26,8 @@ PERMISSIONS = {
 }
 MIN_PASSWORD_LENGTH = 10
 MAX_NAME_LENGTH = 40
+#: Checked against when a sign-in names no account (see verify_password).
+_UNKNOWN_ACCOUNT_HASH = generate_password_hash("no account has this password")
 
 
 class UserError(ValueError):
@@ -190,10 +192,13 @@ def end_sessions(db: Database, name: str) -> None:
 
 
 def verify_password(db: Database, name: str, password: str) -> User | None:
-    """The account when ``name`` exists, is enabled and ``password`` is its password."""
+    """The account when ``name`` exists, is enabled and ``password`` is its password.
+
+    A name that does not exist costs the same hash check, so the time taken does not tell
+    which names are accounts.
+    """
     rows = list(db["users"].rows_where("name = ?", [name], limit=1))
-    if not rows or rows[0]["disabled"]:
-        return None
-    if not check_password_hash(rows[0]["password_hash"], password):
+    stored = rows[0]["password_hash"] if rows else _UNKNOWN_ACCOUNT_HASH
+    if not check_password_hash(stored, password) or not rows or rows[0]["disabled"]:
         return None
     return _user(rows[0])
