@@ -8,6 +8,7 @@ disabling the account bumps it, so every session made before stops working every
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from sqlite_utils import Database
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -26,8 +27,6 @@ PERMISSIONS = {
 }
 MIN_PASSWORD_LENGTH = 10
 MAX_NAME_LENGTH = 40
-#: Checked against when a sign-in names no account (see verify_password).
-_UNKNOWN_ACCOUNT_HASH = generate_password_hash("no account has this password")
 
 
 class UserError(ValueError):
@@ -59,6 +58,12 @@ def _user(row: dict) -> User:
         session_version=row["session_version"],
         created_at=row["created_at"],
     )
+
+
+@cache
+def _unknown_account_hash() -> str:
+    """What a sign-in that names no account is checked against (made once, when needed)."""
+    return generate_password_hash("no account has this password")
 
 
 def _check_password(password: str) -> None:
@@ -198,7 +203,7 @@ def verify_password(db: Database, name: str, password: str) -> User | None:
     which names are accounts.
     """
     rows = list(db["users"].rows_where("name = ?", [name], limit=1))
-    stored = rows[0]["password_hash"] if rows else _UNKNOWN_ACCOUNT_HASH
+    stored = rows[0]["password_hash"] if rows else _unknown_account_hash()
     if not check_password_hash(stored, password) or not rows or rows[0]["disabled"]:
         return None
     return _user(rows[0])
