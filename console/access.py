@@ -61,11 +61,6 @@ class StaffMember(UserMixin):
         return f"{self.account.id}:{self.account.session_version}"
 
 
-def session_id(account: User) -> str:
-    """The identity a session holds for ``account`` (changes whenever its sessions end)."""
-    return StaffMember(account).get_id()
-
-
 @login_manager.user_loader
 def load_staff_member(identity: str) -> StaffMember | None:
     """The account a session names, or None when it is unknown, disabled or its version old."""
