@@ -115,8 +115,10 @@ def require_permission(permission: str) -> Callable[[View], View]:
 def init_app(app: Flask) -> None:
     """Sessions, sign-in and CSRF for the console on ``app``."""
     app.session_interface = SchemeAwareSessionInterface()
-    # Not sent with requests other sites start (HttpOnly is Flask's default already).
-    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    # Not sent with requests other sites start, unless configured stricter (HttpOnly is
+    # Flask's default already).
+    if not app.config.get("SESSION_COOKIE_SAMESITE"):
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     # The console's guard calls csrf.protect() itself: nothing outside /admin is a form.
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     # A form stays valid as long as the session: an editor who writes for an hour keeps
