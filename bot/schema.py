@@ -20,3 +20,12 @@ def create_dialogue_tables(db: Database) -> None:
 def create_wechat_tokens(db: Database) -> None:
     """The WeChat access token, shared by every worker until it nearly expires."""
     db["wechat_tokens"].create({"app_id": str, "token": str, "expires_at": float}, pk="app_id")
+
+
+@migrations()
+def create_rate_counters(db: Database) -> None:
+    """Per-caller message counters (per minute, per day), shared by every worker."""
+    db["rate_counters"].create(
+        {"key": str, "period": int, "count": int, "expires_at": float}, pk="key"
+    )
+    db["rate_counters"].create_index(["expires_at"])
