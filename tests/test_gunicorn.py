@@ -27,6 +27,9 @@ from tests.webhook_support import WeChatSender, text_message
 LOCK_SECONDS = 3.0
 WEBHOOK_BUDGET = 1.0
 _residents = count(1)
+#: One nonce sequence for every sender here: a plain-mode (timestamp, nonce, signature)
+#: seen with another body is refused as a replay.
+_nonces = count(500_000)
 
 
 @pytest.fixture
@@ -45,6 +48,7 @@ def wechat(base_url: str) -> WeChatSender:
         TEST_CONFIG["WECHAT_TOKEN"],
         TEST_CONFIG["WECHAT_AES_KEY"],
         TEST_CONFIG["WECHAT_APP_ID"],
+        nonces=_nonces,
     )
 
 
