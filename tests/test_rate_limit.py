@@ -16,7 +16,14 @@ from flask import Flask
 from sqlite_utils import Database
 
 from bot import create_app
-from bot.rate_limit import RATE_LIMITED_TEXT
+from bot.rate_limit import (
+    BEIJING_OFFSET,
+    DAY,
+    RATE_LIMITED_TEXT,
+    RateLimited,
+    check_message_rate,
+    take_unanswered_slot,
+)
 from bot.responder import MAX_TEXT_CHARS
 from tests.browser_support import served
 from tests.conftest import TEST_CONFIG
@@ -139,3 +146,26 @@ def test_a_long_webhook_text_is_cut_before_matching(app: Flask, http: LoopbackCl
     wechat = sender_for(app, http)  # type: ignore[arg-type]
     reply = wechat.exchange("plain", text_message(text))["Content"]
     assert "夫妻一方要求离婚的" in reply
+
+
+def test_counts_start_again_each_minute_and_each_beijing_day(bare_db: Database) -> None:
+    minute_start = 1_800_000_000 // 60 * 60
+    for second in (0, 10, 20):
+        check_message_rate(bare_db, {"wx:a": 3}, now=minute_start + second)
+    with pytest.raises(RateLimited) as refused:
+        check_message_rate(bare_db, {"wx:a": 3}, now=minute_start + 45)
+    assert refused.value.retry_after == 15
+    check_message_rate(bare_db, {"wx:a": 3}, now=minute_start + 60)  # a new minute
+
+    # 2027-01-15 23:59 and 2027-01-16 00:01 in Beijing are two days.
+    before_midnight = 1_800_000_000 - (1_800_000_000 + BEIJING_OFFSET) % DAY + DAY - 60
+    assert take_unanswered_slot(bare_db, ["wx:a"], 1, now=before_midnight)
+    assert not take_unanswered_slot(bare_db, ["wx:a"], 1, now=before_midnight + 30)
+    assert take_unanswered_slot(bare_db, ["wx:a"], 1, now=before_midnight + 120)
+
+
+def test_expired_counters_are_purged(bare_db: Database) -> None:
+    check_message_rate(bare_db, {f"api:{n}": 5 for n in range(10)}, now=1_800_000_000)
+    assert bare_db["rate_counters"].count == 10
+    check_message_rate(bare_db, {"api:later": 5}, now=1_800_000_000 + 120)
+    assert [row["key"] for row in bare_db["rate_counters"].rows] == ["min:api:later"]
