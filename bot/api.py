@@ -39,9 +39,10 @@ _LOCK_ERRORS = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
 @bp.record_once
 def _make_slots(state: BlueprintSetupState) -> None:
     """One semaphore per app (per worker process): API requests in progress at once."""
-    state.app.extensions["api_slots"] = threading.BoundedSemaphore(
-        state.app.config["API_MAX_CONCURRENT"]
-    )
+    slots = state.app.config["API_MAX_CONCURRENT"]
+    if isinstance(slots, bool) or not isinstance(slots, int) or slots < 1:
+        raise ValueError(f"API_MAX_CONCURRENT must be a whole number, 1 or more, not {slots!r}")
+    state.app.extensions["api_slots"] = threading.BoundedSemaphore(slots)
 
 
 def well_formed(text: str) -> str:
@@ -107,7 +108,7 @@ def _answer(incoming: Incoming) -> Response:
     try:
         reply = respond_within_limit(incoming, address=request.remote_addr or "")
     except RateLimited as limited:
-        log.info("api/ask: caller over its rate limit (%s)", limited)
+        # Logged once per caller and minute by the limiter, not once per refusal.
         raise TooManyRequests(
             description=f"发送太频繁：每分钟最多{limited.limit}条，请{limited.retry_after}秒后再试",
             retry_after=limited.retry_after,
