@@ -207,6 +207,29 @@ def test_an_idle_app_purges_old_records_on_its_timer(database_path: Path, db: Da
     assert record_keys(db) == {"new"}
 
 
+def test_the_timer_purges_one_interval_early_so_nothing_outlives_a_day(
+    database_path: Path, db: Database
+):
+    interval = 1.0
+    create_app({"TESTING": True, "DATABASE": str(database_path), "WECHAT_PURGE_INTERVAL": interval})
+    # 24 hours old between the first round (within a second) and the second one.
+    due_at = time.time() + 1.5 * interval
+    created = due_at - RETENTION_SECONDS
+    db["processed_messages"].insert({"key": "due", "reply": "快到期", "created_at": created})
+    db["processed_messages"].insert({"key": "new", "reply": "新", "created_at": time.time()})
+    give_up = time.monotonic() + 5
+    while "due" in record_keys(db):
+        assert time.monotonic() < give_up, "the timer never purged the record due soon"
+        time.sleep(0.02)
+    assert time.time() < due_at, "purged only once a day old, after the round before it"
+    assert record_keys(db) == {"new"}
+
+
+def test_a_purge_interval_that_is_not_a_number_is_a_clear_error(database_path: Path):
+    with pytest.raises(ValueError, match="WECHAT_PURGE_INTERVAL must be a number of seconds"):
+        create_app({"TESTING": True, "DATABASE": str(database_path), "WECHAT_PURGE_INTERVAL": "x"})
+
+
 def test_the_record_claims_answers_and_releases(database_path: Path, app: Flask):
     first = connect(database_path)
     second = connect(database_path)

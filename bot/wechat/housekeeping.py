@@ -3,7 +3,9 @@
 Answered messages (:mod:`bot.wechat.dedup`, 24 hours) and plain-mode signatures
 (:mod:`bot.wechat.replay`, the timestamp window) are purged on every claim, at app start,
 and every WECHAT_PURGE_INTERVAL seconds by one daemon thread per worker process. The
-purge is one indexed DELETE per table; every worker doing it is harmless.
+timer removes answered messages one interval early (at most :data:`MAX_LOOKAHEAD`), so
+that none outlives its 24 hours before the next round. The purge is one indexed DELETE
+per table; every worker doing it is harmless.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from knowledge.db import connect
 
 log = logging.getLogger(__name__)
 
+#: The most the timer purges answered messages ahead of their time (seconds).
+MAX_LOOKAHEAD = 12 * 3600
 #: Busy timeout (seconds) of the timer's purge: it can always wait for the next round.
 PURGE_BUSY_TIMEOUT = 1.0
 
@@ -30,19 +34,29 @@ _timers: dict[tuple[int, str, float], threading.Thread] = {}
 _timers_lock = threading.Lock()
 
 
-def purge_wechat_records(db: Database, now: float | None = None) -> int:
-    """Purge expired answered-message records and plain-mode signatures; how many rows went."""
+def purge_wechat_records(db: Database, now: float | None = None, lookahead: float = 0.0) -> int:
+    """Purge expired answered-message records and plain-mode signatures; how many rows went.
+
+    Answered messages due to expire within ``lookahead`` seconds go too (signatures never
+    early: they guard against replays until their window closes).
+    """
     now = time.time() if now is None else now
-    return purge_processed_messages(db, now) + purge_plain_signatures(db, now)
+    return purge_processed_messages(db, now + lookahead) + purge_plain_signatures(db, now)
 
 
-def start_purge_timer(database: str, interval: float) -> bool:
+def start_purge_timer(database: str, interval: float | str) -> bool:
     """Purge ``database`` every ``interval`` seconds in a daemon thread of this process.
 
     One thread per process, database and interval; False when one runs already,
     ``interval`` is 0 (off) or the database is in memory. The thread ends once the
-    database file is gone.
+    database file is gone. ``ValueError`` if ``interval`` is not a number of seconds.
     """
+    try:
+        interval = float(interval)
+    except ValueError:
+        raise ValueError(
+            f"WECHAT_PURGE_INTERVAL must be a number of seconds (0 for off), not {interval!r}"
+        ) from None
     if interval <= 0 or database == ":memory:":
         return False
     key = (os.getpid(), database, interval)
@@ -67,7 +81,7 @@ def _purge_every(database: str, interval: float) -> None:
         try:
             db = connect(database, PURGE_BUSY_TIMEOUT)
             try:
-                purged = purge_wechat_records(db)
+                purged = purge_wechat_records(db, lookahead=min(interval, MAX_LOOKAHEAD))
             finally:
                 db.close()
         except sqlite3.Error as error:
