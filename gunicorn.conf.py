@@ -4,8 +4,10 @@ Threaded workers (gthread), so a few slow clients — each holding a connection 
 trickles its body in — tie up one thread each, not a whole worker: the webhook still
 finds a free thread and answers within its one-second budget. The API never takes more
 than API_MAX_CONCURRENT of a worker's threads (bot/config.py), keeping some for the
-webhook. Many slow clients are a reverse proxy's job: nginx in front buffers each
-request body before it reaches gunicorn (see README, Production).
+webhook. Each slow client still holds a thread until it finishes or hangs up (gunicorn has
+no body-read timeout), so dozens of them — workers × threads, 32 here — are a reverse
+proxy's job: nginx in front buffers each request body before it reaches gunicorn (see
+README, Production).
 
 Any setting here can be overridden on the command line (``-w 2``, ``-b …``) or with
 ``GUNICORN_CMD_ARGS``. Reference: https://docs.gunicorn.org/en/stable/settings.html
