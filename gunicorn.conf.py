@@ -23,12 +23,17 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
 worker_class = "gthread"
 #: Threads per worker: requests served at once by one worker (keep above API_MAX_CONCURRENT).
 threads = 8
+#: A worker takes no more connections than it has threads. One whose threads are all held
+#: by slow clients stops accepting, so new requests go to the other workers instead of
+#: queueing behind the slow ones (the kernel hands connections to whichever worker asks).
+worker_connections = threads
 #: Seconds a worker may go silent (its main loop hung) before the arbiter restarts it.
 timeout = 30
 #: Seconds workers get on restart or stop to finish requests in flight (WeChat waits 5 s).
 graceful_timeout = 10
-#: Seconds an idle keep-alive connection stays open (the proxy in front reuses them).
-keepalive = 5
+#: No keep-alive: an idle connection would hold one of the few connection slots above.
+#: The proxy in front keeps residents' connections alive; to gunicorn each request is one.
+keepalive = 0
 #: Request line, header count and header size limits (bytes): larger requests get 4xx.
 limit_request_line = 4094
 limit_request_fields = 50
