@@ -16,6 +16,7 @@ from knowledge import db
 from knowledge import schema as knowledge_schema
 from knowledge.matching.live_index import current_index
 from knowledge.seed import seed_if_empty
+from scheduler import schema as scheduler_schema
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -45,11 +46,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     hops = proxy_hops(app.config["PROXY_HOPS"])
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
-    db.init_app(app, [knowledge_schema.migrations, bot_schema.migrations], on_ready=prepare)
+    db.init_app(
+        app,
+        [knowledge_schema.migrations, bot_schema.migrations, scheduler_schema.migrations],
+        on_ready=prepare,
+    )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
     from bot import api, chat, errors, webhook
+    from bot.wechat import cli as wechat_cli
     from knowledge import cli, staff
+    from scheduler import cli as scheduler_cli
+    from scheduler.sender import init_event_hook
 
     errors.init_app(app)
     app.register_blueprint(webhook.bp)
@@ -57,6 +65,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(chat.bp)
     app.register_blueprint(staff.bp)
     cli.init_app(app)
+    wechat_cli.init_app(app)
+    scheduler_cli.init_app(app)
+    init_event_hook(app)
     return app
 
 

@@ -35,6 +35,7 @@ from bot.wechat.security import (
     verify_signature,
 )
 from bot.wechat.xml import InvalidXml, parse_message_xml, render_text_reply
+from knowledge.db import get_db
 
 bp = Blueprint("webhook", __name__)
 log = logging.getLogger(__name__)
@@ -105,6 +106,8 @@ def receive_message() -> Response:
         fields, crypto = _authentic_message(request.args, body, config)
     except RejectedRequest as error:
         _refuse(error)
+    if _handled_as_platform_event(fields):
+        return _success()
     incoming = to_incoming(fields)
     if incoming is None:
         log.info("wechat message of unhandled type %r: success", fields["MsgType"][:40])
@@ -117,6 +120,26 @@ def receive_message() -> Response:
     if crypto is not None:
         reply = encrypt_reply(crypto, reply)
     return Response(reply, mimetype="application/xml")
+
+
+def _handled_as_platform_event(fields: dict[str, str]) -> bool:
+    """Hand an event from the platform (e.g. MASSSENDJOBFINISH) to the hook registered for it.
+
+    Hooks live in ``app.extensions["pufa.wechat_events"]`` (event name in lower case →
+    function(db, fields)), registered by the packages that need them, so this module
+    imports none of them. A hook that fails is logged with the event; WeChat gets "success".
+    """
+    if fields["MsgType"].strip().lower() != "event":
+        return False
+    event = fields.get("Event", "").strip().lower()
+    hook = current_app.extensions.get("pufa.wechat_events", {}).get(event)
+    if hook is None:
+        return False
+    try:
+        hook(get_db(), fields)
+    except Exception:
+        log.exception("wechat %s event not recorded: %r", event, fields)
+    return True
 
 
 def _success() -> Response:
