@@ -75,3 +75,11 @@ def create_campaign_tables(db: Database) -> None:
     db["scheduler_heartbeat"].create(
         {"owner": str, "pid": int, "host": str, "started_at": str, "beat_at": str}, pk="owner"
     )
+
+
+@migrations()
+def create_unmatched_job_results(db: Database) -> None:
+    """MASSSENDJOBFINISH events that arrived before their campaign's msg_id was stored."""
+    db["unmatched_job_results"].create(
+        {"msg_id": str, "result": str, "received_at": str}, pk="msg_id"
+    )

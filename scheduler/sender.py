@@ -18,6 +18,7 @@ Campaigns due while no scheduler ran are sent within the grace window, else ``mi
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -136,6 +137,8 @@ def _finish(
             return False
         update = {"status": status, "updated_at": now(), **changes}
         db["campaigns"].update(campaign_id, update)
+        if changes.get("msg_id"):
+            _apply_waiting_result(db, campaign_id, changes["msg_id"])
         record_audit(
             db,
             SCHEDULER,
@@ -358,39 +361,70 @@ def upcoming(db: Database) -> list[tuple[int, datetime]]:
     return [(row[0], datetime.fromisoformat(row[1])) for row in rows]
 
 
-def record_job_finish(db: Database, fields: dict[str, str]) -> bool:
-    """Store a MASSSENDJOBFINISH event's result on its campaign; False if no campaign matches."""
-    msg_id = fields.get("MsgID", fields.get("MsgId", "")).strip()
-
+def _job_result(fields: dict[str, str]) -> dict[str, Any]:
     def number(name: str) -> int | None:
         value = fields.get(name, "").strip()
         return int(value) if value.isdigit() else None
 
-    result = {
+    return {
         "result_status": fields.get("Status", "").strip()[:100],
         "result_total": number("TotalCount"),
         "result_filtered": number("FilterCount"),
         "result_sent": number("SentCount"),
         "result_errors": number("ErrorCount"),
     }
+
+
+def _apply_job_result(db: Database, campaign_id: int, title: str, result: dict[str, Any]) -> None:
+    db["campaigns"].update(campaign_id, {**result, "updated_at": now()})
+    record_audit(
+        db,
+        "微信",
+        "job_finish",
+        "campaign",
+        campaign_id,
+        f"{title}：{result['result_status']}，送达{result['result_sent']}人",
+        after=result,
+    )
+    bump_campaign_generation(db)
+
+
+def record_job_finish(db: Database, fields: dict[str, str]) -> bool:
+    """Store a MASSSENDJOBFINISH event's result on its campaign; False if none matches yet.
+
+    An event for a msg_id no campaign holds is kept (``unmatched_job_results``) and applied
+    when a campaign records that msg_id — the event can outrun the sender's own write.
+    """
+    msg_id = fields.get("MsgID", fields.get("MsgId", "")).strip()
+    result = _job_result(fields)
+    if not msg_id:
+        log.warning("MASSSENDJOBFINISH without MsgID ignored: %s", result)
+        return False
     with write(db):
         row = db.execute("SELECT id, title FROM campaigns WHERE msg_id = ?", [msg_id]).fetchone()
-        if not msg_id or row is None:
-            log.warning("MASSSENDJOBFINISH for unknown msg_id %r: %s", msg_id[:40], result)
+        if row is None:
+            db["unmatched_job_results"].upsert(
+                {"msg_id": msg_id[:64], "result": json.dumps(result), "received_at": now()},
+                pk="msg_id",
+            )
+            log.warning("MASSSENDJOBFINISH for unknown msg_id %r kept: %s", msg_id[:40], result)
             return False
-        db["campaigns"].update(row[0], {**result, "updated_at": now()})
-        record_audit(
-            db,
-            "微信",
-            "job_finish",
-            "campaign",
-            row[0],
-            f"{row[1]}：{result['result_status']}，送达{result['result_sent']}人",
-            after=result,
-        )
-        bump_campaign_generation(db)
+        _apply_job_result(db, row[0], row[1], result)
     log.info("campaign %d: job finished: %s", row[0], result)
     return True
+
+
+def _apply_waiting_result(db: Database, campaign_id: int, msg_id: str) -> None:
+    """Inside the transaction that stored ``msg_id``: apply a result event that came first."""
+    row = db.execute(
+        "SELECT result FROM unmatched_job_results WHERE msg_id = ?", [msg_id]
+    ).fetchone()
+    if row is None:
+        return
+    campaign = get_campaign(db, campaign_id)
+    assert campaign is not None
+    _apply_job_result(db, campaign_id, campaign.title, json.loads(row[0]))
+    db.execute("DELETE FROM unmatched_job_results WHERE msg_id = ?", [msg_id])
 
 
 def preview_campaign(

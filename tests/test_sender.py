@@ -195,8 +195,24 @@ def test_a_job_finish_event_for_an_unknown_send_is_logged_not_an_error(
 ) -> None:
     response = sender_for(app, client).post("plain", job_finish_xml("123456"))
     assert response.status_code == 200
-    assert "MASSSENDJOBFINISH for unknown msg_id '123456'" in caplog.text
+    assert "MASSSENDJOBFINISH for unknown msg_id '123456' kept" in caplog.text
     assert record_job_finish(db, {"MsgID": ""}) is False
+
+
+def test_a_job_finish_event_that_outruns_the_sender_is_applied_later(
+    db: Database, api: WeChatAPI, wechat: WeChatStandIn
+) -> None:
+    first_msg_id = "1000000001"  # the stand-in's first msg_id
+    assert (
+        record_job_finish(db, {"MsgID": first_msg_id, "Status": "send success", "SentCount": "7"})
+        is False
+    )
+    campaign_id = due_campaign(db)
+    send_campaign(db, api, campaign_id, "one", SETTINGS)
+    campaign = get_campaign(db, campaign_id)
+    assert campaign is not None and campaign.msg_id == first_msg_id
+    assert (campaign.result_status, campaign.result_sent) == ("send success", 7)
+    assert db["unmatched_job_results"].count == 0
 
 
 def test_menu_push_sets_topic_buttons_and_a_human_button(
