@@ -53,9 +53,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
+    import console
     from bot import api, chat, errors, webhook
     from bot.wechat import cli as wechat_cli
-    from knowledge import cli, staff
+    from knowledge import cli
     from scheduler import cli as scheduler_cli
     from scheduler.sender import init_event_hook
 
@@ -63,7 +64,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(webhook.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(chat.bp)
-    app.register_blueprint(staff.bp)
+    console.init_app(app)
     cli.init_app(app)
     wechat_cli.init_app(app)
     scheduler_cli.init_app(app)
