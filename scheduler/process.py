@@ -138,6 +138,8 @@ class CampaignScheduler:
     def run(self) -> None:
         """Catch up, then run the jobs until SIGTERM or Ctrl+C."""
         config = self.app.config
+        # APScheduler logs every run of every job at INFO; the poll alone would flood the log.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
         self.heartbeat()
         self.poll()
         self.scheduler.add_job(

@@ -283,3 +283,23 @@ def test_the_cli_preview_uses_the_configured_api(
         args=["campaigns", "preview", str(campaign_id), "--openid", "oStaff0001"]
     )
     assert result.exit_code == 1 and "需要微信认证" in result.output
+
+
+def test_every_campaigns_and_wechat_command_is_documented() -> None:
+    from click import Group
+
+    from bot.wechat.cli import wechat
+    from scheduler.cli import campaigns
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+
+    def names(group: Group, prefix: str) -> list[str]:
+        found = []
+        for name, command in group.commands.items():
+            found.append(f"{prefix} {name}")
+            if isinstance(command, Group):
+                found.extend(names(command, f"{prefix} {name}"))
+        return found
+
+    commands = names(campaigns, "campaigns") + names(wechat, "wechat")
+    assert [name for name in commands if f"`{name}" not in readme] == []
