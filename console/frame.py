@@ -63,6 +63,27 @@ NAV = [
     NavItem("概览", "admin.dashboard.overview", ("admin.dashboard.overview",)),
     NavItem("没答上的问题", "admin.unanswered.listing", ("admin.unanswered.listing",)),
     NavItem("知识条目", "admin.entries.listing", ("admin.entries.listing", "admin.entries.detail")),
+    NavItem("宣传日历", "admin.calendar.overview", ("admin.calendar.overview",)),
+    NavItem(
+        "群发",
+        "admin.campaigns.listing",
+        tuple(
+            f"admin.campaigns.{view}"
+            for view in (
+                "listing",
+                "new",
+                "create",
+                "detail",
+                "edit",
+                "save",
+                "submit",
+                "approve",
+                "send_back",
+                "cancel",
+                "preview",
+            )
+        ),
+    ),
 ]
 
 

@@ -47,6 +47,7 @@ class PublicityDay:
     laws: tuple[str, ...]
     topics: tuple[str, ...]
     local: bool = False
+    hints: tuple[str, ...] = ()
 
     def covers(self, day: date) -> bool:
         """Whether ``day`` lies on this day (or inside its window)."""
@@ -150,6 +151,7 @@ def days_in(year: int, db: Database | None = None) -> list[PublicityDay]:
                 rule=_describe(rule) + kind_note,
                 laws=tuple(record["laws"]),
                 topics=tuple(record["topics"]),
+                hints=tuple(record.get("hints", ())),
             )
         )
     for row in local:

@@ -314,6 +314,68 @@ def create_campaign(
     return int(campaign_id)
 
 
+def update_campaign(
+    db: Database,
+    campaign_id: int,
+    *,
+    by: str,
+    account_type: str,
+    title: str,
+    text: str,
+    send_at: datetime,
+    tag_id: int | None,
+) -> Campaign:
+    """Change a draft text campaign's title, text, send time and audience."""
+    actor = _actor(db, by, "edit")
+    with write(db):
+        campaign = get_campaign(db, campaign_id)
+        if campaign is None:
+            raise CampaignError(f"没有编号为 {campaign_id} 的群发。")
+        if campaign.status != "draft":
+            raise CampaignError(
+                f"群发 #{campaign_id} 现在是“{campaign.status_name}”，只有草稿能修改。"
+            )
+        _check_content(
+            campaign.kind,
+            title,
+            text if campaign.kind == "text" else "",
+            campaign.digest,
+            campaign.body,
+            campaign.cover_path,
+        )
+        if send_at <= datetime.now(SHANGHAI):
+            raise CampaignError("发送时间已经过去，请选一个将来的时间。")
+        _check_quota(db, account_type, send_at, campaign_id)
+        changes: dict[str, Any] = {
+            "title": title.strip(),
+            "send_at": _stored_time(send_at),
+            "tag_id": tag_id,
+            "updated_at": now(),
+        }
+        if campaign.kind == "text":
+            changes["text"] = text
+        db["campaigns"].update(campaign_id, changes)
+        record_audit(
+            db,
+            actor,
+            "edit",
+            "campaign",
+            campaign_id,
+            changes["title"],
+            before={
+                "title": campaign.title,
+                "text": campaign.text,
+                "send_at": _stored_time(campaign.send_at),
+                "tag_id": campaign.tag_id,
+            },
+            after=changes,
+        )
+        bump_campaign_generation(db)
+    updated = get_campaign(db, campaign_id)
+    assert updated is not None
+    return updated
+
+
 def _transition(
     db: Database,
     campaign_id: int,
