@@ -1,4 +1,8 @@
-"""The scheduler process's daily housekeeping and its heartbeat."""
+"""The scheduler process's daily housekeeping and its heartbeat.
+
+Resident texts have no purge function in ``knowledge`` yet; when one exists, call it from
+:func:`run_housekeeping` too.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlite_utils import Database
 
+from bot.wechat.housekeeping import purge_wechat_records
 from knowledge.db import write
 from knowledge.store import now
 
@@ -44,7 +49,10 @@ def last_heartbeat(db: Database) -> tuple[str, float] | None:
 
 
 def run_housekeeping(db: Database) -> dict[str, int]:
-    """The daily clean-up: old preview records and heartbeats of stopped processes."""
+    """The daily clean-up: the webhook's expired records (answered messages, plain-mode
+    signatures), old preview records and heartbeats of stopped processes; rows removed.
+    """
+    wechat = purge_wechat_records(db)
     cutoff = (datetime.now(UTC) - timedelta(days=PREVIEW_RECORDS_DAYS)).isoformat(
         timespec="seconds"
     )
@@ -52,6 +60,6 @@ def run_housekeeping(db: Database) -> dict[str, int]:
     with write(db):
         previews = db.execute("DELETE FROM campaign_previews WHERE at < ?", [cutoff]).rowcount
         beats = db.execute("DELETE FROM scheduler_heartbeat WHERE beat_at < ?", [stale]).rowcount
-    done = {"campaign_previews": previews, "scheduler_heartbeat": beats}
+    done = {"wechat_records": wechat, "campaign_previews": previews, "scheduler_heartbeat": beats}
     log.info("housekeeping: %s", done)
     return done

@@ -256,3 +256,29 @@ def test_a_bad_configured_menu_is_refused_before_any_call(
     result = app.test_cli_runner().invoke(args=["wechat", "menu", "push"])
     assert result.exit_code == 1 and "太长" in result.output
     assert wechat.calls("menu/create") == []
+
+
+def test_housekeeping_purges_old_records_and_keeps_fresh_ones(db: Database) -> None:
+    from knowledge.store import now
+    from scheduler.housekeeping import last_heartbeat, run_housekeeping, write_heartbeat
+
+    db["processed_messages"].insert_all(
+        [
+            {"key": "old", "reply": "", "created_at": time.time() - 2 * 86400},
+            {"key": "new", "reply": "", "created_at": time.time()},
+        ],
+        alter=True,
+    )
+    db["campaign_previews"].insert_all(
+        [
+            {"campaign_id": 1, "target": "o1", "by_wxname": 0, "at": "2020-01-01T00:00:00+00:00"},
+            {"campaign_id": 1, "target": "o2", "by_wxname": 0, "at": now()},
+        ]
+    )
+    write_heartbeat(db, "scheduler-a", now())
+    done = run_housekeeping(db)
+    assert done["wechat_records"] >= 1 and done["campaign_previews"] == 1
+    assert [row["key"] for row in db["processed_messages"].rows] == ["new"]
+    assert [row["target"] for row in db["campaign_previews"].rows] == ["o2"]
+    beat = last_heartbeat(db)
+    assert beat is not None and beat[0] == "scheduler-a" and beat[1] < 60
