@@ -231,15 +231,15 @@ def test_menu_push_sets_topic_buttons_and_a_human_button(
 
 def test_menu_clicks_of_the_pushed_menu_are_understood(app: Flask, client: FlaskClient) -> None:
     from bot.wechat.menu import default_menu
-    from tests.webhook_support import event_message, plain_reply
+    from tests.webhook_support import event_message
 
     sender = sender_for(app, client)
     for button in default_menu():
         for item in [button, *button.get("sub_button", [])]:
             if item.get("type") != "click":
                 continue
-            reply = plain_reply(sender.post("plain", event_message("CLICK", item["key"])))
-            assert reply["MsgType"] == "text" and reply["Content"]
+            reply = sender.exchange("safe", event_message("CLICK", item["key"]))
+            assert isinstance(reply, dict) and reply["MsgType"] == "text" and reply["Content"]
 
 
 def test_a_bad_configured_menu_is_refused_before_any_call(
