@@ -10,10 +10,20 @@ from __future__ import annotations
 from flask import Flask, redirect, request
 from werkzeug.wrappers import Response
 
-from console import access, auth, calendar, campaigns, dashboard, entries, frame, unanswered
+from console import (
+    access,
+    auth,
+    calendar,
+    campaigns,
+    dashboard,
+    entries,
+    frame,
+    report,
+    unanswered,
+)
 
 #: The console's areas, in the order they are registered under ``/admin``.
-AREAS = (auth, dashboard, unanswered, entries, calendar, campaigns)
+AREAS = (auth, dashboard, unanswered, entries, calendar, campaigns, report)
 # Nested once, at import: every app built later registers the same ``admin`` blueprint.
 for _area in AREAS:
     frame.bp.register_blueprint(_area.bp)

@@ -64,6 +64,7 @@ NAV = [
     NavItem("没答上的问题", "admin.unanswered.listing", ("admin.unanswered.listing",)),
     NavItem("知识条目", "admin.entries.listing", ("admin.entries.listing", "admin.entries.detail")),
     NavItem("宣传日历", "admin.calendar.overview", ("admin.calendar.overview",)),
+    NavItem("年度报告", "admin.report.page", ("admin.report.page",)),
     NavItem(
         "群发",
         "admin.campaigns.listing",

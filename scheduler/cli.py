@@ -33,10 +33,12 @@ from scheduler.campaigns import (
     return_campaign,
     submit_campaign,
 )
+from scheduler.report import report_csv, report_lines, year_report
 from scheduler.sender import preview_campaign
 
 log = logging.getLogger(__name__)
 campaigns = AppGroup("campaigns", help="普法宣传日历与群发：计划、审核、预览、定时发送。")
+report = AppGroup("report", help="年度普法宣传报告。")
 _FILE = click.Path(dir_okay=False, path_type=Path, exists=True)
 
 
@@ -250,6 +252,25 @@ def run_command() -> None:
     scheduler.run()
 
 
+@report.command("year")
+@click.argument("year", type=click.IntRange(1901, 2099))
+@click.option(
+    "--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="另存为 CSV。"
+)
+def report_year_command(year: int, csv_path: Path | None) -> None:
+    """Print the year's publicity figures (campaigns sent, their reach, questions by month)."""
+    figures = year_report(get_db(), year)
+    for line in report_lines(figures):
+        click.echo(line)
+    if csv_path is not None:
+        try:
+            csv_path.write_text(report_csv(figures), encoding="utf-8-sig")
+        except OSError as error:
+            raise click.ClickException(f"无法写入文件 {csv_path}：{error.strerror}") from None
+        click.echo(f"已保存到 {csv_path}")
+
+
 def init_app(app: Flask) -> None:
-    """Register the ``campaigns`` command group."""
+    """Register the ``campaigns`` and ``report`` command groups."""
     app.cli.add_command(campaigns)
+    app.cli.add_command(report)

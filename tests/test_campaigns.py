@@ -301,5 +301,7 @@ def test_every_campaigns_and_wechat_command_is_documented() -> None:
                 found.extend(names(command, f"{prefix} {name}"))
         return found
 
-    commands = names(campaigns, "campaigns") + names(wechat, "wechat")
+    from scheduler.cli import report
+
+    commands = names(campaigns, "campaigns") + names(wechat, "wechat") + names(report, "report")
     assert [name for name in commands if f"`{name}" not in readme] == []

@@ -164,3 +164,49 @@ def test_campaign_pages_need_a_signed_in_account(client: FlaskClient) -> None:
     for path in ("/admin/calendar", "/admin/campaigns", "/admin/campaigns/new"):
         response = client.get(path)
         assert response.status_code == 302 and "/admin/login" in response.headers["Location"]
+
+
+def test_the_year_report_counts_sent_campaigns_and_unanswered_by_month(
+    editor: FlaskClient, db: Database, runner, tmp_path
+) -> None:
+    from tests.campaign_support import add_staff, approved_campaign
+
+    add_staff(db)
+    year = datetime.now(SHANGHAI).year + 1
+    first = approved_campaign(db, datetime(year, 4, 15, 9, tzinfo=SHANGHAI), title="国安日")
+    second = approved_campaign(db, datetime(year, 12, 4, 9, tzinfo=SHANGHAI), title="宪法日")
+    db["campaigns"].update(first, {"status": "sent", "msg_id": "1", "day_key": "national_security"})
+    record_job_finish(
+        db,
+        {
+            "MsgID": "1",
+            "Status": "send success",
+            "TotalCount": "120",
+            "FilterCount": "118",
+            "SentCount": "118",
+            "ErrorCount": "0",
+        },
+    )
+    db["campaigns"].update(second, {"status": "missed"})
+    db["unanswered"].insert_all(
+        {"text": "问题", "kind": "fallback", "user": "u", "asked_at": stamp, "candidates": "[]"}
+        for stamp in (
+            f"{year}-03-05T02:00:00+00:00",
+            f"{year}-03-31T17:00:00+00:00",
+            f"{year - 1}-12-31T17:00:00+00:00",
+        )  # the last two: next month in Beijing
+    )
+    page = text_of(editor.get(f"/admin/report?year={year}"))
+    assert "已发送 1 次，送达 118 人次" in page and "已错过 1 次" in page
+    assert "全民国家安全教育日" in page
+    cells = re.findall(r"<td>(\d+)</td>", page.split("按月")[1])
+    assert cells[:4] == ["1", "0", "1", "1"] and cells[12] == "3"
+    download = editor.get(f"/admin/report.csv?year={year}")
+    assert download.status_code == 200 and download.data.startswith("\ufeff".encode())
+    rows = download.data.decode("utf-8-sig").splitlines()
+    assert rows[1].startswith(f"{year}-04-15 09:00,国安日,全民国家安全教育日,全部关注者,118")
+    assert editor.get("/admin/report?year=abc").status_code == 400
+    result = runner.invoke(args=["report", "year", str(year), "--csv", str(tmp_path / "r.csv")])
+    assert result.exit_code == 0, result.output
+    assert "已发送 1 次，送达 118 人次" in result.output
+    assert (tmp_path / "r.csv").read_text(encoding="utf-8-sig").splitlines() == rows
