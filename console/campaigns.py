@@ -34,6 +34,7 @@ from scheduler.campaigns import (
     submit_campaign,
     update_campaign,
 )
+from scheduler.housekeeping import last_heartbeat
 from scheduler.sender import preview_campaign
 from scheduler.suggestions import suggested_text
 
@@ -67,15 +68,22 @@ def _form_values() -> tuple[str, str, datetime, int | None]:
 @bp.get("")
 @require_permission("edit")
 def listing() -> str:
-    """Every campaign by send time, optionally of one ``?status=`` (400 if unknown)."""
+    """Every campaign by send time (``?status=``: of one status, 400 if unknown), and whether
+    the scheduler process is alive (its heartbeat).
+    """
     status = request.args.get("status") or None
     if status is not None and status not in STATUS_NAMES:
         abort(400, description="没有这种群发状态")
+    db = get_db()
+    beat = last_heartbeat(db)
+    stale_after = 3 * float(current_app.config["SCHEDULER_HEARTBEAT_SECONDS"])
     return render_template(
         "console/campaigns.html",
-        campaigns=list_campaigns(get_db(), status),
+        campaigns=list_campaigns(db, status),
         status=status,
         statuses=STATUS_NAMES,
+        heartbeat_age=None if beat is None else beat[1],
+        scheduler_down=beat is None or beat[1] > stale_after,
     )
 
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from bot.wechat.api import api_for
+from bot.wechat.api import WeChatAPI, WeChatAPIError, api_for
 from knowledge.db import get_db
 from knowledge.store import SHANGHAI
 from knowledge.topics import TOPICS
@@ -28,6 +30,7 @@ from scheduler.campaigns import (
     approve_campaign,
     cancel_campaign,
     create_campaign,
+    get_campaign,
     list_campaigns,
     parse_send_time,
     return_campaign,
@@ -238,6 +241,39 @@ def preview_command(campaign_id: int, openid: str, wxname: str, by: str) -> None
     except CampaignError as error:
         raise _refused("preview", error) from None
     click.echo(f"已把群发 #{campaign_id} 的预览发给 {openid or wxname}")
+
+
+@campaigns.command("status")
+@click.argument("campaign_id", type=int)
+def status_command(campaign_id: int) -> None:
+    """Ask WeChat (mass/get) how a sent campaign's mass send stands."""
+    db = get_db()
+    campaign = get_campaign(db, campaign_id)
+    if campaign is None:
+        raise click.ClickException(f"没有编号为 {campaign_id} 的群发")
+    click.echo(_line(campaign))
+    if not campaign.msg_id:
+        raise click.ClickException("这次群发没有微信的 msg_id（未发出，或由重复拦截确认已发出）。")
+    answer = _wechat_call(lambda api: api.mass_status(campaign.msg_id))
+    click.echo(f"微信：{answer.get('msg_status', answer)}")
+
+
+@campaigns.command("tags")
+def tags_command() -> None:
+    """List the account's follower tags (their ids go to ``create --tag``)."""
+    for tag in _wechat_call(lambda api: api.tags()):
+        click.echo(f"{tag.get('id')}\t{tag.get('name')}\t{tag.get('count')}人")
+
+
+def _wechat_call(call: Callable[[WeChatAPI], Any]) -> Any:
+    api = api_for(current_app, get_db())
+    if api is None:
+        raise click.ClickException("未设置 PUFA_WECHAT_APP_ID 和 PUFA_WECHAT_APP_SECRET。")
+    try:
+        return call(api)
+    except WeChatAPIError as error:
+        log.warning("wechat call refused: %s", error)
+        raise click.ClickException(f"微信未能回答：{error}") from None
 
 
 @campaigns.command("run")

@@ -210,3 +210,14 @@ def test_the_year_report_counts_sent_campaigns_and_unanswered_by_month(
     assert result.exit_code == 0, result.output
     assert "已发送 1 次，送达 118 人次" in result.output
     assert (tmp_path / "r.csv").read_text(encoding="utf-8-sig").splitlines() == rows
+
+
+def test_the_campaigns_page_warns_when_no_scheduler_runs(editor: FlaskClient, db: Database) -> None:
+    from knowledge.store import now
+    from scheduler.housekeeping import write_heartbeat
+
+    assert "定时发送进程没有在运行（从未运行过）" in text_of(editor.get("/admin/campaigns"))
+    write_heartbeat(db, "scheduler-a", now())
+    assert "定时发送进程运行中" in text_of(editor.get("/admin/campaigns"))
+    db["scheduler_heartbeat"].update("scheduler-a", {"beat_at": "2020-01-01T00:00:00+00:00"})
+    assert "最近一次心跳在" in text_of(editor.get("/admin/campaigns"))

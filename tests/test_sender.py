@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from sqlite_utils import Database
 
 from bot import create_app
-from bot.wechat.api import WeChatAPI
+from bot.wechat.api import WeChatAPI, WeChatAPIError
 from bot.wechat.standin import WeChatStandIn
 from knowledge.store import SHANGHAI
 from scheduler.campaigns import get_campaign
@@ -282,3 +282,53 @@ def test_housekeeping_purges_old_records_and_keeps_fresh_ones(db: Database) -> N
     assert [row["target"] for row in db["campaign_previews"].rows] == ["o2"]
     beat = last_heartbeat(db)
     assert beat is not None and beat[0] == "scheduler-a" and beat[1] < 60
+
+
+def test_a_send_that_times_out_after_wechat_took_it_is_not_repeated(
+    db: Database, api: WeChatAPI, wechat: WeChatStandIn
+) -> None:
+    # WeChat accepts the send but answers after the client's 2-second timeout.
+    wechat.inject(SENDALL, errcode=0, times=1, delay=3.0)
+    campaign_id = due_campaign(db)
+    assert send_campaign(db, api, campaign_id, "one", SETTINGS) == "sent"
+    wait_until = time.monotonic() + 10
+    while len(wechat.calls(SENDALL)) < 2 and time.monotonic() < wait_until:
+        time.sleep(0.1)
+    assert sorted(c.errcode for c in wechat.calls(SENDALL)) == [0, 45065]
+    assert len(wechat.mass_sends) == 1
+
+
+def test_the_stand_in_takes_sends_to_openids_once_per_clientmsgid(
+    api: WeChatAPI, wechat: WeChatStandIn
+) -> None:
+    body = {
+        "touser": ["o1", "o2"],
+        "msgtype": "text",
+        "text": {"content": "你好"},
+        "clientmsgid": "pufa-test-1",
+    }
+    assert api.call("/cgi-bin/message/mass/send", body)["msg_id"]
+    with pytest.raises(WeChatAPIError) as repeated:
+        api.call("/cgi-bin/message/mass/send", body)
+    assert repeated.value.errcode == 45065
+    assert api.mass_status(str(wechat.mass_sends[0].msg_id))["msg_status"] == "SEND_SUCCESS"
+    assert [t["id"] for t in api.tags()] == [2, 100]
+
+
+def test_tags_and_status_commands(database_path: Path, wechat: WeChatStandIn, db: Database) -> None:
+    app = create_app(
+        {**TEST_CONFIG, "DATABASE": str(database_path), "WECHAT_API_BASE": wechat.base_url}
+    )
+    add_staff(db)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["campaigns", "tags"])
+    assert result.exit_code == 0 and "100\t景区居民\t3人" in result.output
+    campaign_id = due_campaign(db)
+    result = runner.invoke(args=["campaigns", "status", str(campaign_id)])
+    assert result.exit_code == 1 and "没有微信的 msg_id" in result.output
+    api = WeChatAPI(
+        db, wechat.base_url, TEST_CONFIG["WECHAT_APP_ID"], TEST_CONFIG["WECHAT_APP_SECRET"]
+    )
+    send_campaign(db, api, campaign_id, "one", SETTINGS)
+    result = runner.invoke(args=["campaigns", "status", str(campaign_id)])
+    assert result.exit_code == 0 and "微信：SEND_SUCCESS" in result.output

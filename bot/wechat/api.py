@@ -122,13 +122,6 @@ class WeChatAPI:
         payload = {"filter": audience, **message, "send_ignore_reprint": 0}
         return self.call("/cgi-bin/message/mass/sendall", {**payload, "clientmsgid": clientmsgid})
 
-    def mass_send_to_users(
-        self, openids: list[str], message: dict[str, Any], clientmsgid: str
-    ) -> dict[str, Any]:
-        """群发 ``message`` to a list of OpenIDs (mass/send; certified 服务号 only)."""
-        payload = {"touser": openids, **message, "clientmsgid": clientmsgid}
-        return self.call("/cgi-bin/message/mass/send", payload)
-
     def mass_preview(
         self, message: dict[str, Any], openid: str = "", wxname: str = ""
     ) -> dict[str, Any]:
