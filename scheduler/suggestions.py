@@ -33,7 +33,7 @@ def _first_sentences(text: str, room: int) -> str:
 
 def suggested_text(db: Database, day: PublicityDay) -> str:
     """A draft text for ``day``: its name and laws, then one published entry of its topics."""
-    laws = "、".join(f"《{law}》" for law in day.laws if not law.startswith("总体"))
+    laws = "、".join(f"《{law}》" for law in day.laws)
     opening = f"【{day.name}】" + (f"今天我们一起学习{laws}。" if laws else "")
     entries = [e for e in published_entries(db) if e.topic in day.topics]
     if not entries:

@@ -332,3 +332,34 @@ def test_tags_and_status_commands(database_path: Path, wechat: WeChatStandIn, db
     send_campaign(db, api, campaign_id, "one", SETTINGS)
     result = runner.invoke(args=["campaigns", "status", str(campaign_id)])
     assert result.exit_code == 0 and "微信：SEND_SUCCESS" in result.output
+
+
+def test_an_article_is_sent_as_mpnews_through_a_draft(
+    db: Database, api: WeChatAPI, wechat: WeChatStandIn, tmp_path: Path
+) -> None:
+    from scheduler.campaigns import approve_campaign, create_campaign, submit_campaign
+    from tests.campaign_support import AUTHOR, REVIEWER
+
+    cover = tmp_path / "cover.png"
+    cover.write_bytes(b"\x89PNG cover")
+    campaign_id = create_campaign(
+        db,
+        title="民法典宣传月",
+        send_at=datetime.now(SHANGHAI) + timedelta(minutes=1),
+        account_type="subscription",
+        by=AUTHOR,
+        article={
+            "body": "民法典是社会生活的百科全书。",
+            "digest": "一起学民法典",
+            "cover_path": str(cover),
+        },
+    )
+    submit_campaign(db, campaign_id, AUTHOR, "subscription")
+    approve_campaign(db, campaign_id, REVIEWER, "subscription")
+    db["campaigns"].update(campaign_id, {"send_at": datetime.now(SHANGHAI).isoformat()})
+    assert send_campaign(db, api, campaign_id, "one", SETTINGS) == "sent"
+    (send,) = wechat.mass_sends
+    assert send.body["msgtype"] == "mpnews"
+    (draft,) = wechat.calls("draft/add")
+    assert draft.body["articles"][0]["digest"] == "一起学民法典"
+    assert send.body["mpnews"]["media_id"] in wechat.drafts

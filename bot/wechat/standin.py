@@ -423,6 +423,12 @@ class WeChatStandIn:
             return list(self._state.previews)
 
     @property
+    def drafts(self) -> dict[str, list[dict[str, Any]]]:
+        """The 草稿箱: media_id → the articles saved under it."""
+        with self._state.lock:
+            return dict(self._state.drafts)
+
+    @property
     def menus(self) -> list[list[dict[str, Any]]]:
         """Every menu set so far, the current one last."""
         with self._state.lock:
