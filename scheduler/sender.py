@@ -376,7 +376,15 @@ def _job_result(fields: dict[str, str]) -> dict[str, Any]:
 
 
 def _apply_job_result(db: Database, campaign_id: int, title: str, result: dict[str, Any]) -> None:
-    db["campaigns"].update(campaign_id, {**result, "updated_at": now()})
+    changes = {**result, "updated_at": now()}
+    if result["result_status"].lower() != "send success":
+        # "send fail" or "err(…)": the job WeChat accepted did not go out, e.g. refused or
+        # left unconfirmed by the API 群发保护.
+        changes["status"] = "failed"
+        changes["error_message"] = (
+            f"微信报告这次群发没有成功（{result['result_status']}）。{PROTECTION_HINT}"
+        )
+    db["campaigns"].update(campaign_id, changes)
     record_audit(
         db,
         "微信",

@@ -145,7 +145,7 @@ def test_full_run_sends_on_time_and_the_job_finish_event_fills_the_result(rig: R
     wait_for(lambda: rig.status(campaign_id) == "sent")
     (send,) = rig.wechat.mass_sends
     assert send.at >= due.timestamp()
-    assert send.at - due.timestamp() < 5
+    assert send.at - due.timestamp() < 10  # the date job fires on time; slack for a loaded machine
     wait_for(lambda: get_campaign(rig.db, campaign_id).result_sent is not None)  # type: ignore[union-attr]
     campaign = get_campaign(rig.db, campaign_id)
     assert campaign is not None and campaign.msg_id == str(send.msg_id)

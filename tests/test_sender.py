@@ -363,3 +363,25 @@ def test_an_article_is_sent_as_mpnews_through_a_draft(
     (draft,) = wechat.calls("draft/add")
     assert draft.body["articles"][0]["digest"] == "一起学民法典"
     assert send.body["mpnews"]["media_id"] in wechat.drafts
+
+
+def test_a_job_that_wechat_reports_failed_marks_the_campaign_failed(
+    db: Database, api: WeChatAPI
+) -> None:
+    campaign_id = due_campaign(db)
+    send_campaign(db, api, campaign_id, "one", SETTINGS)
+    msg_id = get_campaign(db, campaign_id).msg_id  # type: ignore[union-attr]
+    record_job_finish(
+        db,
+        {
+            "MsgID": msg_id,
+            "Status": "send fail",
+            "TotalCount": "100",
+            "FilterCount": "0",
+            "SentCount": "0",
+            "ErrorCount": "100",
+        },
+    )
+    campaign = get_campaign(db, campaign_id)
+    assert campaign is not None and campaign.status == "failed"
+    assert "send fail" in campaign.error_message and "API群发保护" in campaign.error_message
