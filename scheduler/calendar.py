@@ -1,10 +1,11 @@
 """The publicity calendar: which legal publicity days fall when, in any year.
 
 The days themselves are data (``scheduler/publicity_days.yaml``, from the team's
-reference); this module only knows the five kinds of rule: a fixed date, the n-th weekday
+reference); this module only knows the kinds of rule: a fixed date, the n-th weekday
 of a month, a lunar date and a solar term (both through lunar-python), and an annual window
 whose exact dates are announced each year — staff set them per year (table
-``publicity_windows``), the file's usual window applies until they do. Staff add the
+``publicity_windows``), the file's usual window applies until they do — plus the week
+(Monday to Sunday) that contains a date (全国家庭教育宣传周: the week of 15 May). Staff add the
 office's own local days (table ``local_publicity_days``).
 """
 
@@ -26,7 +27,7 @@ from knowledge.audit import record_audit
 from knowledge.db import write
 
 DAYS_FILE = Path(__file__).with_name("publicity_days.yaml")
-RULE_KINDS = ("fixed", "nth_weekday", "lunar", "solar_term", "window")
+RULE_KINDS = ("fixed", "nth_weekday", "lunar", "solar_term", "week_of", "window")
 _WEEKDAYS = "一二三四五六日"
 _MONTH_DAY = re.compile(r"^(\d{1,2})-(\d{1,2})$")
 
@@ -105,6 +106,8 @@ def _describe(rule: dict[str, Any]) -> str:
         return f"农历{rule['lunar_month']}月{rule['lunar_day']}日"
     if kind == "solar_term":
         return f"节气{rule['term']}"
+    if kind == "week_of":
+        return f"每年{rule['month']}月{rule['day']}日所在的一周（周一至周日）"
     if rule.get("announced", True):
         return f"每年公布（通常{rule['start']}至{rule['end']}）"
     return f"每年{rule['start']}至{rule['end']}"
@@ -120,6 +123,10 @@ def _dates(rule: dict[str, Any], year: int, window: tuple[str, str] | None) -> t
         day = _lunar_date(year, rule["lunar_month"], rule["lunar_day"])
     elif kind == "solar_term":
         day = _solar_term(year, rule["term"])
+    elif kind == "week_of":
+        anchor = date(year, rule["month"], rule["day"])
+        monday = anchor - timedelta(days=anchor.weekday())
+        return monday, monday + timedelta(days=6)
     else:
         start, end = window or (rule["start"], rule["end"])
         return parse_month_day(start, year), parse_month_day(end, year)
@@ -147,7 +154,7 @@ def days_in(year: int, db: Database | None = None) -> list[PublicityDay]:
                 key=record["key"],
                 name=record["name"],
                 start=start,
-                end=end if rule["kind"] == "window" else None,
+                end=end if rule["kind"] in ("window", "week_of") else None,
                 rule=_describe(rule) + kind_note,
                 laws=tuple(record["laws"]),
                 topics=tuple(record["topics"]),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from flask.testing import FlaskCliRunner
@@ -73,7 +73,18 @@ def test_fixed_days_fall_on_their_date_every_year(key: str, month: int, day: int
 
 def test_every_rule_kind_is_in_the_data_file() -> None:
     kinds = {record["rule"]["kind"] for record in day_definitions()}
-    assert kinds == {"fixed", "nth_weekday", "lunar", "solar_term", "window"}
+    assert kinds == {"fixed", "nth_weekday", "lunar", "solar_term", "week_of", "window"}
+
+
+def test_family_education_week_is_the_week_holding_15_may() -> None:
+    for year, monday in (
+        (2026, date(2026, 5, 11)),
+        (2027, date(2027, 5, 10)),
+        (2028, date(2028, 5, 15)),
+    ):
+        week = next(day for day in days_in(year) if day.key == "family_education_week")
+        assert (week.start, week.end) == (monday, monday + timedelta(days=6))
+        assert week.covers(date(year, 5, 15))
 
 
 def test_an_annual_window_uses_the_usual_dates_until_staff_set_the_year(db: Database) -> None:
