@@ -385,3 +385,20 @@ def test_a_job_that_wechat_reports_failed_marks_the_campaign_failed(
     campaign = get_campaign(db, campaign_id)
     assert campaign is not None and campaign.status == "failed"
     assert "send fail" in campaign.error_message and "API群发保护" in campaign.error_message
+
+
+def test_the_send_path_checks_the_quota_again(
+    db: Database, api: WeChatAPI, wechat: WeChatStandIn
+) -> None:
+    # Planned as a 服务号 (four a month), then the account is configured as a 订阅号.
+    first = approved_campaign(db, datetime.now(SHANGHAI) + timedelta(minutes=1), "service")
+    second = approved_campaign(db, datetime.now(SHANGHAI) + timedelta(minutes=2), "service")
+    moment = datetime.now(SHANGHAI).isoformat(timespec="seconds")
+    db["campaigns"].update(first, {"send_at": moment})
+    db["campaigns"].update(second, {"send_at": moment})
+    assert send_campaign(db, api, first, "one", SETTINGS) == "sent"
+    assert send_campaign(db, api, second, "one", SETTINGS) == "failed"
+    refused = get_campaign(db, second)
+    assert refused is not None and f"#{first}" in refused.error_message
+    assert "订阅号每天只能群发一次" in refused.error_message
+    assert len(wechat.mass_sends) == 1
