@@ -409,7 +409,13 @@ def record_job_finish(db: Database, fields: dict[str, str]) -> bool:
         log.warning("MASSSENDJOBFINISH without MsgID ignored: %s", result)
         return False
     with write(db):
-        row = db.execute("SELECT id, title FROM campaigns WHERE msg_id = ?", [msg_id]).fetchone()
+        row = db.execute(
+            "SELECT id, title, result_status, result_total, result_filtered, result_sent, "
+            "result_errors FROM campaigns WHERE msg_id = ?",
+            [msg_id],
+        ).fetchone()
+        if row is not None and tuple(row[2:]) == tuple(result.values()):
+            return True  # WeChat's retry of an event already recorded
         if row is None:
             db["unmatched_job_results"].upsert(
                 {"msg_id": msg_id[:64], "result": json.dumps(result), "received_at": now()},

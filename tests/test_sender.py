@@ -188,6 +188,8 @@ def test_the_job_finish_event_fills_in_the_result(
         97,
     )
     assert (campaign.result_sent, campaign.result_errors) == (95, 2)
+    finishes = db.execute("SELECT count(*) FROM audit_log WHERE action = 'job_finish'").fetchone()
+    assert finishes == (1,)  # the same event twice is recorded once
 
 
 def test_a_job_finish_event_for_an_unknown_send_is_logged_not_an_error(
