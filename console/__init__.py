@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 
 from console import (
     access,
+    audit,
     auth,
     calendar,
     campaigns,
@@ -19,11 +20,26 @@ from console import (
     entries,
     frame,
     report,
+    settings,
+    synonyms,
     unanswered,
+    users,
 )
 
 #: The console's areas, in the order they are registered under ``/admin``.
-AREAS = (auth, dashboard, unanswered, entries, calendar, campaigns, report)
+AREAS = (
+    auth,
+    dashboard,
+    unanswered,
+    entries,
+    calendar,
+    campaigns,
+    report,
+    users,
+    settings,
+    synonyms,
+    audit,
+)
 # Nested once, at import: every app built later registers the same ``admin`` blueprint.
 for _area in AREAS:
     frame.bp.register_blueprint(_area.bp)
