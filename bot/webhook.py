@@ -160,8 +160,9 @@ def _plain_body_checked(args: MultiDict[str, str], body: bytes, config: dict[str
 
     Raises :class:`RejectedRequest` (403) for a signed query string reused for another body.
     """
-    record = connect(config["DATABASE"], min(MAX_CLAIM_WAIT, config["REPLY_DEADLINE"] / 4))
+    record = None
     try:
+        record = connect(config["DATABASE"], min(MAX_CLAIM_WAIT, config["REPLY_DEADLINE"] / 4))
         check_plain_signature_reuse(
             record,
             args.get("timestamp", ""),
@@ -174,7 +175,8 @@ def _plain_body_checked(args: MultiDict[str, str], body: bytes, config: dict[str
         log.warning("wechat plain-mode signature record unavailable (%s); holding reply", error)
         return False
     finally:
-        record.close()
+        if record is not None:
+            record.close()
     return True
 
 
