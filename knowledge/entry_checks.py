@@ -27,6 +27,7 @@ from knowledge.store import published_entries
 from knowledge.synonyms import synonym_groups
 
 Severity = Literal["error", "warning", "info"]
+SEVERITY_NAMES = {"error": "错误", "warning": "提醒", "info": "参考"}
 
 MAX_REPLY_BYTES = 2048  # WeChat refuses longer text replies
 #: National numbers an answer may name (hotlines, and the emergency numbers 119, 120,
@@ -42,7 +43,9 @@ NEAR_SHARE = 0.85
 _CITED = re.compile(rf"(?:《?(?P<law>{'|'.join(LAW_NAMES)})》?)?第(?P<number>\d+)条")
 _OTHER_LAW = re.compile(r"《([^《》]{2,30})》")
 _LONG_NUMBER = re.compile(r"(?<![\d.])(?:\d[\d\- －]{5,}\d)(?![\d.%万元])")
-_DIALLED = re.compile(r"(?:电话|拨打|热线|致电|联系|打)[^0-9\n]{0,3}(?P<number>\d{3,6})(?!\d)")
+_DIALLED = re.compile(
+    r"(?:电话|拨打|热线|致电|联系|打)[^0-9\n]{0,3}(?P<number>\d{3,6})(?![\d\-－])"
+)
 _FIRST_PAIR_CODE = 1 << 36  # feature codes from here on are character or syllable pairs
 # Another entry's phrasing is asked again only when at least this share of its character
 # and sound pairs occur in the draft: with fewer, the draft cannot outscore its owner.
@@ -111,6 +114,14 @@ def text_findings(entry: Entry, settings: dict[str, str]) -> list[Finding]:
                     f"未知的占位符 {{{name}}}；可用：{'、'.join(f'{{{key}}}' for key in SETTINGS)}。",
                 )
             )
+    if "{" in PLACEHOLDER.sub("", entry.answer) or "}" in PLACEHOLDER.sub("", entry.answer):
+        findings.append(
+            Finding(
+                "error",
+                "placeholder",
+                "答案里有不成对的花括号，或花括号里不是占位符（占位符如{办公室电话}，中间不能有空格）。",
+            )
+        )
     numbers = [m[0] for m in _LONG_NUMBER.finditer(entry.answer)]
     numbers += [m["number"] for m in _DIALLED.finditer(entry.answer)]
     for number in dict.fromkeys(numbers):
