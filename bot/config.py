@@ -13,11 +13,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "DATABASE": os.path.join(instance_path, "pufa.sqlite3"),
         # Seconds a request waits for another writer before giving up.
         "DATABASE_BUSY_TIMEOUT": 5.0,
-        # Signs staff sessions; set a long random value in production.
+        # Signs staff sessions; set a long random value in production. While it is this
+        # public default the staff console at /admin stays off.
         "SECRET_KEY": "dev-only-change-me",
-        # The one password staff sign in with at /staff/; "" keeps the staff pages switched off
-        # (so does the SECRET_KEY above left at its default).
-        "STAFF_PASSWORD": "",
         # WeChat Official Account link (公众号后台 → 设置与开发 → 基本配置).
         "WECHAT_TOKEN": "pufa-dev-token",
         "WECHAT_APP_ID": "",

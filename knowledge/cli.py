@@ -40,6 +40,7 @@ from knowledge.synonyms import (
 from knowledge.topic_store import TopicError, add_topic, known_topics
 from knowledge.unanswered import export_unanswered, unanswered_table
 from knowledge.users import User, get_user
+from knowledge.users_cli import users
 
 log = logging.getLogger(__name__)
 kb = AppGroup("kb", help="知识库：导入、导出、评测。")
@@ -311,5 +312,6 @@ def topics_add_command(key: str, name: str, by: str) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Register the ``kb`` command group."""
+    """Register the ``kb`` and ``users`` command groups."""
     app.cli.add_command(kb)
+    app.cli.add_command(users)
