@@ -154,7 +154,7 @@ def draft_entry(db: Database, record: dict[str, Any]) -> Entry:
     try:
         return entry_from_record({**record, "status": "draft"}, topics=known_topics(db))
     except EntryError as error:
-        raise ReviewError(
+        raise BadInputError(
             f"{_FIELD_NAMES.get(error.field, error.field)}：{error.message}"
         ) from None
 
@@ -261,7 +261,7 @@ def submit_draft(db: Database, user: User, entry_id: int, live: MatchIndex) -> D
         report = check_entry(db, draft.entry, live)
         if report.errors:
             problems = "；".join(finding.message for finding in report.errors)
-            raise ReviewError(f"检查未通过，不能提交：{problems}", report.errors)
+            raise BadInputError(f"检查未通过，不能提交：{problems}", report.errors)
         at = now()
         db["entry_drafts"].update(
             entry_id, {"state": "in_review", "submitted_by": user.name, "submitted_at": at}
