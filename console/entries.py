@@ -73,6 +73,7 @@ def detail(entry_id: int) -> str:
     db = get_db()
     found = entry_or_404(entry_id)
     draft = get_draft(db, entry_id)
+    topics = known_topics(db)
     return render_template(
         "console/entry.html",
         entry=found,
@@ -80,8 +81,8 @@ def detail(entry_id: int) -> str:
         shown_status=review_status(found, draft),
         answer=render_entry(found, get_settings(db)),
         articles=[(ref, article_for_ref(ref)) for ref in found.law_refs],
-        versions=history(entry_versions(db, entry_id)),
-        topics=known_topics(db),
+        versions=history(entry_versions(db, entry_id), topics),
+        topics=topics,
     )
 
 

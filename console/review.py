@@ -59,6 +59,7 @@ def decide(entry_id: int) -> str:
         abort(404, description=f"条目 {entry_id} 没有等待审核的修改")
     published = entry_versions(db, entry_id)[-1] if entry.status == "published" else None
     report = check_entry(db, draft.entry, current_index(db, str(current_app.config["DATABASE"])))
+    topics = known_topics(db)
     return render_template(
         "console/review.html",
         entry=entry,
@@ -67,9 +68,9 @@ def decide(entry_id: int) -> str:
         articles=[(ref, article_for_ref(ref)) for ref in draft.entry.law_refs],
         report=report,
         severity_names=SEVERITY_NAMES,
-        diff=version_diff(published, draft.record),
+        diff=version_diff(published, draft.record, topics),
         own=current_user.name in draft.authors or current_user.name == draft.submitted_by,
-        topics=known_topics(db),
+        topics=topics,
     )
 
 

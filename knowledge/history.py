@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from knowledge.entries import STATUS_NAMES
+from knowledge.topics import TOPICS, topic_name
 
 _LABELS = {
     "question": "标准问题",
@@ -31,28 +32,43 @@ class DiffLine:
     text: str
 
 
-def _items(value: Any, name: str) -> list[str]:
+def _items(value: Any, name: str, topics: dict[str, str]) -> list[str]:
     if name in _LIST_FIELDS:
         items = json.loads(value or "[]") if isinstance(value, str) else list(value or [])
         return [str(item) for item in items]
     if name == "status":
         return [STATUS_NAMES.get(value, str(value))] if value else []
+    if name == "topic":
+        return [topic_name(value, topics)] if value else []
     # Sentence by sentence: an answer is often one long paragraph.
     return [part.strip() for part in _SENTENCE_END.split(str(value or "")) if part.strip()]
 
 
-def content_lines(version: dict[str, Any]) -> dict[str, list[str]]:
+def content_lines(
+    version: dict[str, Any], topics: dict[str, str] | None = None
+) -> dict[str, list[str]]:
     """A stored version (or draft record) as labelled lines, field by field."""
-    return {name: _items(version.get(name), name) for name in _LABELS if name in version}
+    known = topics if topics is not None else TOPICS
+    return {name: _items(version.get(name), name, known) for name in _LABELS if name in version}
 
 
-def version_diff(before: dict[str, Any] | None, after: dict[str, Any]) -> list[DiffLine]:
+def version_diff(
+    before: dict[str, Any] | None, after: dict[str, Any], topics: dict[str, str] | None = None
+) -> list[DiffLine]:
     """What changed from ``before`` to ``after`` (stored rows or records), field by field.
 
-    Unchanged fields are left out; ``before`` None (the first version) shows all as added.
+    Unchanged fields are left out; with ``before`` None (a first version) every field is
+    shown as it is, unmarked.
     """
-    old = content_lines(before) if before else {}
-    new = content_lines(after)
+    new = content_lines(after, topics)
+    if before is None:
+        return [
+            line
+            for name, items in new.items()
+            if items
+            for line in [DiffLine("@", _LABELS[name]), *(DiffLine(" ", item) for item in items)]
+        ]
+    old = content_lines(before, topics)
     lines: list[DiffLine] = []
     for name in new:
         if old.get(name) == new[name]:
@@ -64,10 +80,12 @@ def version_diff(before: dict[str, Any] | None, after: dict[str, Any]) -> list[D
     return lines
 
 
-def history(versions: list[dict[str, Any]]) -> list[tuple[dict[str, Any], list[DiffLine]]]:
+def history(
+    versions: list[dict[str, Any]], topics: dict[str, str] | None = None
+) -> list[tuple[dict[str, Any], list[DiffLine]]]:
     """Every version, newest first, each with its diff from the version before it."""
     pairs = []
     for position, version in enumerate(versions):
         previous = versions[position - 1] if position else None
-        pairs.append((version, version_diff(previous, version)))
+        pairs.append((version, version_diff(previous, version, topics)))
     return list(reversed(pairs))
