@@ -19,11 +19,12 @@ from console import (
     exchange,
     frame,
     review,
+    topics,
     unanswered,
 )
 
 #: The console's areas, in the order they are registered under ``/admin``.
-AREAS = (auth, dashboard, unanswered, entries, entry_form, exchange, review)
+AREAS = (auth, dashboard, unanswered, entries, entry_form, exchange, review, topics)
 # Nested once, at import: every app built later registers the same ``admin`` blueprint.
 for _area in AREAS:
     frame.bp.register_blueprint(_area.bp)
