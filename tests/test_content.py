@@ -8,13 +8,14 @@ examples first, so a rule that stopped catching anything would fail here too.
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Any
 
 import pytest
 
+from knowledge.answer_rules import article_mention_problems, phone_like_numbers
 from knowledge.entries import Entry, EntryError, entry_from_record, parse_law_ref
-from knowledge.laws import LAW_NAMES, article_for_ref, chinese_to_int
+from knowledge.law_registry import LAW_NAMES
+from knowledge.laws import article_for_ref
 from knowledge.matching.normalize import clean_text
 from knowledge.seed import shipped_records
 from knowledge.settings import PLACEHOLDER, SETTINGS, render_placeholders
@@ -24,91 +25,9 @@ MIN_ENTRIES = 150
 MIN_ALTERNATES = 3
 MAX_REPLY_BYTES = 2048  # WeChat's limit for a text reply
 CIVIL_CODE_TOPICS = ("marriage", "inheritance", "contract", "property", "tort")
-# National numbers are facts (content README); 119, 120 and 122 are the emergency numbers.
-NATIONAL_NUMBERS = {
-    "110",
-    "96110",
-    "12348",
-    "12339",
-    "12333",
-    "12345",
-    "12315",
-    "119",
-    "120",
-    "122",
-}
-# A number followed by one of these counts something (days, yuan, articles …): not a phone.
-_COUNTING = set("年元条日天%万千百亿岁月个次倍多余块人名件号周时分秒米平亩斤克项款届层户部")
-_NUMBER = re.compile(r"\d+(?:[- ]\d+)*(?:\.\d+)?")
-_ISO_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
-_NUMERAL = r"[0-9零〇一二两三四五六七八九十百千]+"
-_ARTICLE_MENTION = re.compile(rf"第({_NUMERAL}(?:[、,和及与至到-]第?{_NUMERAL})*)条")
-_OTHER_LAW_BEFORE = re.compile(r"([\u4e00-\u9fff]{1,12}(?:法|条例|规定|解释|办法|通则))的?$")
-
-
-def phone_like_numbers(text: str) -> list[str]:
-    """Numbers in ``text`` that read as phone numbers other than the national ones.
-
-    Chinese service numbers have 3 digits (1xx) or 5 (1xxxx, 95xxx, 96xxx); landlines,
-    mobiles and 400 numbers have 7 or more. Four-digit numbers (years, 1314) are not
-    phones, nor is anything counting (followed by 年/元/条 …), an ordinal (第) or money.
-    """
-    text = unicodedata.normalize("NFKC", text)
-    found = []
-    for match in _NUMBER.finditer(text):
-        number = match[0]
-        digits = re.sub(r"\D", "", number)
-        before = text[match.start() - 1 : match.start()]
-        after = text[match.end() : match.end() + 1]
-        if (
-            digits in NATIONAL_NUMBERS
-            or "." in number
-            or before in {"第", "¥", "$"}
-            or after in _COUNTING
-            or _ISO_DATE.fullmatch(number)
-        ):
-            continue
-        if len(digits) >= 7 or (len(digits) in (3, 5) and digits[0] in "19"):
-            found.append(number)
-    return found
-
-
-def _law_named_before(prefix: str) -> str | None:
-    """The law named right before an article mention, if any (shipped or not)."""
-    prefix = prefix.removesuffix("的")
-    bracketed = re.search(r"《([^《》]{1,30})》$", prefix)
-    if bracketed:
-        return bracketed[1].removeprefix("中华人民共和国")
-    for law in LAW_NAMES:
-        if prefix.endswith(law):
-            return law
-    other = _OTHER_LAW_BEFORE.search(prefix)
-    return other[1] if other else None
-
-
-def article_mention_problems(answer: str, law_refs: list[str]) -> list[str]:
-    """Every "第N条" in ``answer`` that is not one of ``law_refs``, described.
-
-    The law is the one named right before the mention, or else the law of the entry's
-    references; lists such as 第1077条、第1078条 or 第1062、1063条 are read item by item.
-    """
-    answer = unicodedata.normalize("NFKC", answer)
-    ref_laws = list(dict.fromkeys(parse_law_ref(ref)[0] for ref in law_refs))
-    problems = []
-    for mention in _ARTICLE_MENTION.finditer(answer):
-        law = _law_named_before(answer[: mention.start()])
-        numbers = [
-            chinese_to_int(part) for part in re.split(r"[、,和及与至到-]第?", mention[1]) if part
-        ]
-        for number in numbers:
-            if law is not None and law not in LAW_NAMES:
-                problems.append(f"“{law}第{number}条”：只能写四部随附法律的条号")
-            elif not any(
-                f"{candidate}第{number}条" in law_refs for candidate in ([law] if law else ref_laws)
-            ):
-                named = law or "/".join(ref_laws) or "（未注明法律）"
-                problems.append(f"“{named}第{number}条”不在 law_refs {law_refs} 中")
-    return problems
+_SHIPPED_LAW = re.compile("|".join(sorted(map(re.escape, LAW_NAMES), key=len, reverse=True)))
+# What an answer says when it leans on an interpretation without naming which one.
+_VAGUE_INTERPRETATION = re.compile(r"司法解释|最高人民法院")
 
 
 @pytest.mark.parametrize(
@@ -157,8 +76,24 @@ def test_phone_rule_lets_facts_through(text: str) -> None:
         ("见第1079条。", ["民法典第1077条"], 1),
         ("见第1079条。", [], 1),
         ("按刑法第266条处罚。", [], 1),
+        ("按刑法第266条处罚。", ["刑法第266条"], 0),
         ("《反家庭暴力法》第二十三条规定", ["民法典第1042条"], 1),
+        ("《反家庭暴力法》第二十三条规定", ["反家庭暴力法第23条"], 0),
         ("民法典第5条", ["反电信网络诈骗法第5条"], 1),
+        ("刑法第276条之一", ["刑法第276条"], 1),
+        ("刑法第276条之一", ["刑法第276条之一"], 0),
+        ("见第275条、第276条之一", ["刑法第275条", "刑法第276条之一"], 0),
+        ("《中华人民共和国劳动合同法》第八十二条", ["劳动合同法第82条"], 0),
+        ("婚姻家庭编解释（一）第88条", ["婚姻家庭编解释（一）第88条"], 0),
+        ("《婚姻家庭编解释（二）》第8条", ["婚姻家庭编解释（一）第8条"], 1),
+        (
+            "《最高人民法院关于审理民间借贷案件适用法律若干问题的规定》第二十五条",
+            ["民间借贷司法解释第25条"],
+            0,
+        ),
+        ("农民工工资支付条例第30条", ["保障农民工工资支付条例第30条"], 0),
+        ("治安管理处罚法第42条", ["民法典第1024条"], 1),
+        ("按照劳动合同法，第82条", ["劳动合同法第82条"], 0),
     ],
 )
 def test_article_mention_rule(answer: str, refs: list[str], problem_count: int) -> None:
@@ -254,6 +189,59 @@ def test_every_article_in_an_answer_is_cited(entries: list[tuple[str, Entry]]) -
         f"{label}: {problem}"
         for label, entry in entries
         for problem in article_mention_problems(entry.answer, entry.law_refs)
+    ]
+    assert not problems, report(problems)
+
+
+def uncited_laws(answer: str, law_refs: list[str]) -> list[str]:
+    """Shipped laws ``answer`` names (by short name) without citing any of their articles."""
+    cited = {parse_law_ref(ref).law for ref in law_refs}
+    return sorted(set(_SHIPPED_LAW.findall(answer)) - cited)
+
+
+def vague_interpretations(answer: str) -> list[str]:
+    """Mentions of "司法解释" or "最高人民法院" that name no shipped interpretation."""
+    return _VAGUE_INTERPRETATION.findall(_SHIPPED_LAW.sub("", answer))
+
+
+@pytest.mark.parametrize(
+    ("answer", "refs", "uncited", "vague"),
+    [
+        ("按照劳动合同法，单位应当签合同。", ["劳动合同法第10条"], [], []),
+        ("按照劳动合同法，单位应当签合同。", ["民法典第1079条"], ["劳动合同法"], []),
+        ("按民间借贷司法解释，上限是4倍。", ["民间借贷司法解释第25条"], [], []),
+        (
+            "按最高人民法院的司法解释，上限是4倍。",
+            ["民法典第680条"],
+            [],
+            ["最高人民法院", "司法解释"],
+        ),
+        ("依照治安管理处罚法处理。", [], [], []),
+    ],
+)
+def test_law_naming_rules(
+    answer: str, refs: list[str], uncited: list[str], vague: list[str]
+) -> None:
+    assert uncited_laws(answer, refs) == uncited
+    assert vague_interpretations(answer) == vague
+
+
+def test_every_shipped_law_named_is_cited(entries: list[tuple[str, Entry]]) -> None:
+    """An answer that names a shipped law cites the article it relies on."""
+    problems = [
+        f"{label}: names {laws} without citing an article"
+        for label, entry in entries
+        if (laws := uncited_laws(entry.answer, entry.law_refs))
+    ]
+    assert not problems, report(problems)
+
+
+def test_interpretations_are_named(entries: list[tuple[str, Entry]]) -> None:
+    """ "按最高人民法院的司法解释" says nothing a resident can look up: name the interpretation."""
+    problems = [
+        f"{label}: {found}"
+        for label, entry in entries
+        if (found := vague_interpretations(entry.answer))
     ]
     assert not problems, report(problems)
 
