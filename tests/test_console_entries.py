@@ -13,6 +13,7 @@ from sqlite_utils import Database
 
 from knowledge.audit import list_audit
 from knowledge.review import get_draft, save_draft, submit_draft
+from knowledge.settings import render_placeholders
 from knowledge.store import get_entry
 from knowledge.users import User, set_disabled
 from tests.console_support import csrf_token, post_form, text_of
@@ -192,7 +193,9 @@ def test_preview_shows_the_reply_as_residents_read_it_and_saves_nothing(
     assert response.status_code == 200
     page = text_of(response)
     preview = re.search(r'<div class="answer" id="preview">(.*?)</div>', page, re.S)[1]
-    assert "当地人民调解委员会" in preview  # the unset setting reads naturally
+    # Placeholders filled as residents read them while the setting is unset.
+    assert preview.startswith(render_placeholders(FORM["answer"], {}))
+    assert "{" not in preview
     assert "法律依据：《民法典》第294条" in preview
     size = len(preview.encode("utf-8"))
     assert f"{size} / 2048 字节" in page
