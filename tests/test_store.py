@@ -290,7 +290,7 @@ def test_a_slow_index_keeps_answering_while_its_successor_builds(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    monkeypatch.setattr(live_index, "SYNC_REBUILD_SECONDS", -1.0)  # every index counts as slow
+    monkeypatch.setattr(live_index, "SYNC_REBUILD_MAX_ENTRIES", 0)  # every index counts as large
     caplog.set_level(logging.INFO, logger="knowledge.matching.live_index")
     key = str(database_path)
     question = "楼上养的鹦鹉天天半夜学打鸣怎么办"
@@ -312,7 +312,7 @@ def test_a_failed_background_rebuild_leaves_the_previous_index_answering(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    monkeypatch.setattr(live_index, "SYNC_REBUILD_SECONDS", -1.0)
+    monkeypatch.setattr(live_index, "SYNC_REBUILD_MAX_ENTRIES", 0)
     key = str(database_path)
     before = current_index(db, key)
     set_status(db, create_entry(db, make_entry(), by="张编辑"), "published", by="王审核")
