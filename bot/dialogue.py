@@ -20,16 +20,16 @@ from sqlite_utils import Database
 from bot import texts
 from bot.conversation import load_state, save_state
 from bot.paging import paginate
-from knowledge.entries import Entry, parse_law_ref
+from knowledge.entries import Entry
 from knowledge.laws import (
     answer_article_ask,
     article_for_ref,
     format_articles,
-    format_citation,
     introduce_interpretations,
 )
 from knowledge.matching.matcher import MatchIndex
-from knowledge.settings import get_settings, render_placeholders
+from knowledge.preview import render_entry
+from knowledge.settings import get_settings
 from knowledge.store import entries_by_topic, get_entry
 from knowledge.topics import TOPICS, topic_by_name_or_key, topic_name
 from knowledge.unanswered import log_unanswered
@@ -75,15 +75,6 @@ class Reply:
 
 def _compact(text: str) -> str:
     return _NOISE.sub("", unicodedata.normalize("NFKC", text).lower())
-
-
-def render_entry(entry: Entry, settings: dict[str, str]) -> str:
-    """An entry's answer as residents read it: placeholders filled, the law cited."""
-    text = render_placeholders(entry.answer, settings).strip()
-    if entry.law_refs:
-        citation = format_citation([parse_law_ref(ref) for ref in entry.law_refs])
-        text += f"\n\n法律依据：{citation}\n（回复“原文”查看法条原文）"
-    return text
 
 
 class Dialogue:

@@ -14,17 +14,40 @@ from console import (
     access,
     audit,
     auth,
+    calendar,
+    campaigns,
     dashboard,
     entries,
+    entry_form,
+    exchange,
     frame,
+    report,
+    review,
     settings,
     synonyms,
+    topics,
     unanswered,
     users,
 )
 
 #: The console's areas, in the order they are registered under ``/admin``.
-AREAS = (auth, dashboard, unanswered, entries, users, settings, synonyms, audit)
+AREAS = (
+    auth,
+    dashboard,
+    unanswered,
+    entries,
+    entry_form,
+    exchange,
+    review,
+    topics,
+    calendar,
+    campaigns,
+    report,
+    users,
+    settings,
+    synonyms,
+    audit,
+)
 # Nested once, at import: every app built later registers the same ``admin`` blueprint.
 for _area in AREAS:
     frame.bp.register_blueprint(_area.bp)

@@ -18,7 +18,7 @@ import io
 import json
 import logging
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import yaml
@@ -27,7 +27,9 @@ from sqlite_utils import Database
 from knowledge.db import write
 from knowledge.entries import Entry, EntryError, entry_from_record
 from knowledge.matching.normalize import clean_text
+from knowledge.spreadsheet import cell_from_spreadsheet, spreadsheet_row
 from knowledge.store import add_entries, list_entries, update_entry
+from knowledge.topic_store import known_topics
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +83,7 @@ def _shorten(text: str, limit: int = 20) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def file_format(path: Path) -> str:
+def file_format(path: PurePath) -> str:
     """ "json", "yaml" or "csv" from the file name; :class:`ExchangeError` for anything else."""
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
@@ -91,7 +93,8 @@ def file_format(path: Path) -> str:
     return fmt
 
 
-def _decode(data: bytes, fmt: str, path: Path) -> str:
+def decode_text(data: bytes, fmt: str, path: PurePath) -> str:
+    """A file's bytes as text: UTF-8 with or without BOM, or GB18030 for CSV from Excel."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -120,7 +123,13 @@ def _parse_csv(text: str) -> list[dict[str, Any]]:
             continue  # Excel leaves rows of empty cells behind.
         if len(row) > len(header):
             raise ExchangeError(f"CSV 第{number}行的单元格比表头多（表头{len(header)}列）")
-        records.append({name: cell for name, cell in zip(header, row, strict=False) if name})
+        records.append(
+            {
+                name: cell_from_spreadsheet(cell)
+                for name, cell in zip(header, row, strict=False)
+                if name
+            }
+        )
     return records
 
 
@@ -159,7 +168,7 @@ def read_records(path: Path) -> list[Any]:
         raise ExchangeError(f"找不到文件：{path}") from None
     except OSError as error:
         raise ExchangeError(f"无法读取文件 {path}：{error.strerror}") from None
-    return parse_records(_decode(data, fmt, path), fmt)
+    return parse_records(decode_text(data, fmt, path), fmt)
 
 
 def _question_of(record: Any) -> str | None:
@@ -193,6 +202,7 @@ def _plan_import(db: Database, records: list[Any]) -> _Plan:
     existing: dict[str, Entry] = {}
     for current in list_entries(db):
         existing.setdefault(clean_text(current.question), current)
+    topics = known_topics(db)
     problems: list[RecordProblem] = []
     seen: dict[str, int] = {}
     plan = _Plan([], [], 0)
@@ -211,7 +221,7 @@ def _plan_import(db: Database, records: list[Any]) -> _Plan:
             )
             continue
         try:
-            entry = entry_from_record(record, default_status=DEFAULT_IMPORT_STATUS)
+            entry = entry_from_record(record, DEFAULT_IMPORT_STATUS, topics)
         except EntryError as error:
             problems.append(RecordProblem(position, question, error.field, error.message))
             continue
@@ -293,7 +303,12 @@ def format_records(records: list[dict[str, Any]], fmt: str) -> str:
     writer.writerow(FIELDS)
     for record in records:
         writer.writerow(
-            ["\n".join(record[name]) if name in _LIST_FIELDS else record[name] for name in FIELDS]
+            spreadsheet_row(
+                [
+                    "\n".join(record[name]) if name in _LIST_FIELDS else record[name]
+                    for name in FIELDS
+                ]
+            )
         )
     return out.getvalue()
 

@@ -19,8 +19,8 @@ from sqlite_utils import Database
 from werkzeug.serving import BaseWSGIServer
 
 from bot.chat import WEB_CHAT_COOKIE
-from bot.dialogue import render_entry
 from knowledge.entries import Entry
+from knowledge.preview import render_entry
 from knowledge.residents import hash_secret, resident_key
 from knowledge.settings import get_settings, set_setting
 from knowledge.store import create_entry, entries_by_topic
