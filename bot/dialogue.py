@@ -20,7 +20,13 @@ from bot import texts
 from bot.conversation import load_state, save_state
 from bot.paging import paginate
 from knowledge.entries import Entry, parse_law_ref
-from knowledge.laws import answer_article_ask, article_for_ref, format_articles
+from knowledge.laws import (
+    answer_article_ask,
+    article_for_ref,
+    format_articles,
+    format_citation,
+    introduce_interpretations,
+)
 from knowledge.matching.matcher import MatchIndex
 from knowledge.settings import get_settings, render_placeholders
 from knowledge.store import entries_by_topic, get_entry
@@ -67,19 +73,12 @@ def _compact(text: str) -> str:
     return _NOISE.sub("", unicodedata.normalize("NFKC", text).lower())
 
 
-def _cite(law_refs: list[str]) -> str:
-    by_law: dict[str, list[str]] = {}
-    for ref in law_refs:
-        law, number = parse_law_ref(ref)
-        by_law.setdefault(law, []).append(f"第{number}条")
-    return "；".join(f"《{law}》{'、'.join(numbers)}" for law, numbers in by_law.items())
-
-
 def render_entry(entry: Entry, settings: dict[str, str]) -> str:
     """An entry's answer as residents read it: placeholders filled, the law cited."""
     text = render_placeholders(entry.answer, settings).strip()
     if entry.law_refs:
-        text += f"\n\n法律依据：{_cite(entry.law_refs)}\n（回复“原文”查看法条原文）"
+        citation = format_citation([parse_law_ref(ref) for ref in entry.law_refs])
+        text += f"\n\n法律依据：{citation}\n（回复“原文”查看法条原文）"
     return text
 
 
@@ -124,6 +123,12 @@ class Dialogue:
         """The reply to a text (or recognised voice) message from ``user``."""
         state = load_state(self.db, user)
         reply, new_state = self._decide(user, text, state)
+        seen = state.get("seen_laws", [])
+        if reply.kind == "answer":
+            # A judicial interpretation is named in full the first time a resident sees it.
+            reply.text, seen = introduce_interpretations(reply.text, seen)
+        if seen:
+            new_state["seen_laws"] = seen
         pages = paginate(reply.text)
         reply.text = pages[0]
         if len(pages) > 1:
