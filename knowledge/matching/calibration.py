@@ -3,9 +3,12 @@
 In-scope evidence comes from the entries themselves: fold *k* holds out every entry's
 *k*-th alternate, builds the index without them, and asks each held-out alternate.
 Out-of-scope evidence comes from ``knowledge/matching/calibration_data/out_of_scope.txt``, questions
-no entry answers. The thresholds that answer the most held-out alternates directly while
-keeping wrong answers and answered out-of-scope questions under their caps are chosen.
-The labeled set in tests/eval then measures the result on questions neither step saw.
+no entry answers, and ``long_out_of_scope.txt``, long stories no entry answers. The
+thresholds that answer the most held-out alternates directly while keeping wrong answers
+and answered out-of-scope questions under their caps are chosen — once for short
+messages, and once, on their own, for long ones (whose question clauses the matcher sets
+apart; :mod:`knowledge.matching.clauses`). The labeled sets in tests/eval then measure
+the result on questions neither step saw.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from knowledge.entries import Entry
 from knowledge.matching.matcher import Match, MatchIndex, Thresholds
 
 OUT_OF_SCOPE_FILE = Path(__file__).parent / "calibration_data" / "out_of_scope.txt"
+LONG_OUT_OF_SCOPE_FILE = Path(__file__).parent / "calibration_data" / "long_out_of_scope.txt"
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,8 @@ class Observation:
     distinct: float
     in_scope: bool
     top_is_right: bool
+    long: bool = False  # a long message, banded by the long-message thresholds
+    settled: bool = False  # a long message answered on the whole of it, whatever they are
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,8 @@ def _observe(match: Match, expected: int | None) -> Observation:
         distinct=match.distinct,
         in_scope=expected is not None,
         top_is_right=bool(candidates) and candidates[0].entry_id == expected,
+        long=match.long,
+        settled=match.settled,
     )
 
 
@@ -87,13 +95,14 @@ class _Table:
         self.distinct = np.array([o.distinct for o in observations])
         self.inside = np.array([o.in_scope for o in observations], dtype=bool)
         self.right = np.array([o.top_is_right for o in observations], dtype=bool)
+        self.settled = np.array([o.settled for o in observations], dtype=bool)
         self.n_inside = max(int(self.inside.sum()), 1)
         self.n_outside = max(int((~self.inside).sum()), 1)
 
     def figures(self, t: Thresholds) -> tuple[float, float, float, float]:
         """Direct correct, direct wrong (of in-scope); answered, fallback (of out-of-scope)."""
-        plausible = self.best >= t.choices
-        answered = (
+        plausible = self.settled | (self.best >= t.choices)
+        answered = self.settled | (
             plausible
             & (self.best >= t.answer)
             & (self.best - t.runner_up_weight * self.runner_up >= t.lead)
@@ -139,10 +148,10 @@ def choose_thresholds(
     if best is None:
         raise ValueError("no thresholds meet the caps on this data")
     chosen = best[1]
-    outside = sorted(o.best for o in observations if not o.in_scope)
+    outside = sorted(o.best for o in observations if not o.in_scope and not o.settled)
     if outside:
         cut = outside[min(int(len(outside) * out_of_scope_fallback), len(outside) - 1)]
-        chosen = replace(chosen, choices=round(float(min(cut, chosen.answer)), 3))
+        chosen = replace(chosen, choices=round(float(cut), 3))
     return measure(observations, chosen)
 
 
@@ -158,6 +167,11 @@ def measure(observations: Sequence[Observation], thresholds: Thresholds) -> Cali
         out_of_scope_answered=answered,
         out_of_scope_fallback=fallback,
     )
+
+
+def by_length(observations: Sequence[Observation]) -> tuple[list[Observation], list[Observation]]:
+    """The observations of short messages and those of long ones, each calibrated alone."""
+    return [o for o in observations if not o.long], [o for o in observations if o.long]
 
 
 def load_out_of_scope(path: Path = OUT_OF_SCOPE_FILE) -> list[str]:

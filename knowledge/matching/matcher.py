@@ -18,8 +18,8 @@ one of three bands:
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -27,6 +27,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Indel
 
 from knowledge.entries import Entry
+from knowledge.matching.clauses import Focus, find_focus
 from knowledge.matching.feature_index import ForwardBuilder, PostingsBuilder
 from knowledge.matching.features import distinct, feature_codes, row_bits, sorted_keys
 from knowledge.matching.normalize import SynonymFolder, clean_text, clean_texts
@@ -42,6 +43,9 @@ DOCUMENT_WEIGHT = 0.5  # share of how much of the message the whole entry explai
 ANSWER_PREFIX = 100  # characters of the answer that join the entry's document
 CANDIDATE_POOL = 32  # best phrasings re-scored per message
 QUERY_CAP = 0.5  # a long message weighs at most this many typical phrasings
+KEY_FACTS_WEIGHT = (
+    0.3  # share of the whole story in a long message's score (the rest: its question)
+)
 BUILD_CHUNK_ROWS = 8192  # phrasings whose features are extracted and sorted together
 
 
@@ -62,6 +66,11 @@ class Thresholds:
     choices: float = 0.304
 
 
+#: The bands of a long message, calibrated on long held-out alternates and long stories no
+#: entry answers (``flask kb calibrate`` prints both sets).
+LONG_MESSAGE_THRESHOLDS = Thresholds(answer=0.35, lead=0.0, distinct=0.1, choices=0.3)
+
+
 @dataclass(frozen=True)
 class Candidate:
     """An entry that may be what the resident means, with its score (0–1)."""
@@ -78,6 +87,8 @@ class Match:
     band: Band
     candidates: tuple[Candidate, ...]
     distinct: float = 0.0
+    long: bool = False  # a long message: its question clauses were set apart
+    settled: bool = False  # a long message answered on the whole of it, as a short one
 
     @property
     def best(self) -> Candidate | None:
@@ -108,9 +119,11 @@ class MatchIndex:
         synonyms: Sequence[list[str]] = (),
         thresholds: Thresholds | None = None,
         generation: int = 0,
+        long_thresholds: Thresholds | None = None,
     ) -> None:
         started = time.perf_counter()
         self.thresholds = thresholds or Thresholds()
+        self.long_thresholds = long_thresholds or LONG_MESSAGE_THRESHOLDS
         self.generation = generation
         self.folder = SynonymFolder(synonyms)
         self.questions: dict[int, str] = {}
@@ -148,6 +161,10 @@ class MatchIndex:
             )
             merged.sort(kind="stable")
             documents.add(distinct(merged), slot_bits, last - first)
+        # Phrasings are stored entry by entry: slot s owns rows slot_rows[s]:slot_rows[s + 1].
+        self.slot_rows = np.searchsorted(
+            np.asarray(row_slot, dtype=np.int64), np.arange(len(self.questions) + 1)
+        )
         self.row_entry = np.asarray(list(self.questions), dtype=np.int64)[
             np.asarray(row_slot, dtype=np.int64)
         ]
@@ -188,38 +205,75 @@ class MatchIndex:
     def __len__(self) -> int:
         return len(self.questions)
 
-    def _codes(self, text: str) -> tuple[str, np.ndarray]:
-        query = self.prepare(text)
-        codes = np.unique(feature_codes([query])[1]) if query else np.zeros(0, dtype=np.int64)
-        return query, codes
+    def _codes(self, query: str) -> np.ndarray:
+        """The distinct feature codes of a prepared ``query``."""
+        return np.unique(feature_codes([query])[1]) if query else np.zeros(0, dtype=np.int64)
 
     def rank(self, text: str, limit: int = 3) -> list[Candidate]:
         """The ``limit`` best entries for ``text``, best first (empty if nothing overlaps)."""
-        return self._rank(*self._codes(text), limit)[0]
+        focus = self._focus(text)
+        whole = self._scores(focus.whole, self._codes(focus.whole))
+        scores = whole[0] if focus.is_whole else self._long_scores(focus, whole)[0]
+        return self._candidates(scores, limit)
 
-    def _rank(
-        self, query: str, codes: np.ndarray, limit: int
-    ) -> tuple[list[Candidate], dict[int, float]]:
-        """The best entries, and for each the share of the message its document explains."""
+    def _focus(self, text: str) -> Focus:
+        """The question and the whole of ``text``, normalised and with synonyms folded."""
+        focus = find_focus(text)
+        return Focus(self.folder.fold(focus.question), self.folder.fold(focus.whole))
+
+    def _candidates(self, scores: dict[int, float], limit: int) -> list[Candidate]:
+        """The ``limit`` best-scored entries as candidates, best first."""
+        ranked = sorted(scores.items(), key=lambda item: -item[1])[:limit]
+        return [
+            Candidate(entry_id, self.questions[entry_id], round(min(score, 1.0), 4))
+            for entry_id, score in ranked
+        ]
+
+    def _overlap(self, codes: np.ndarray) -> np.ndarray | None:
+        """Each phrasing's overlap with the message (see ``ALPHA``); None if none shares."""
         hits = self.phrasings.shared_weight(codes)
         if hits is None:
-            return [], {}
+            return None
         shared, query_weight = hits
-        hit_rows = np.flatnonzero(shared > 0)
-        if len(hit_rows) == 0:
-            return [], {}
-        overlap = shared[hit_rows] / (
-            self.phrasing_norm[hit_rows]
-            * min(query_weight, QUERY_CAP * self.typical_phrasing) ** (1 - ALPHA)
+        if not shared.any():
+            return None
+        return shared / (
+            self.phrasing_norm * min(query_weight, QUERY_CAP * self.typical_phrasing) ** (1 - ALPHA)
         )
-        pool = min(len(overlap), CANDIDATE_POOL)
-        top = np.argpartition(-overlap, pool - 1)[:pool]
-        top = top[np.argsort(-overlap[top])]
-        best: dict[int, float] = {}
-        for row, row_overlap in zip(hit_rows[top], overlap[top], strict=True):
+
+    def _pool_rows(self, overlap: np.ndarray) -> np.ndarray:
+        """The ``CANDIDATE_POOL`` phrasings that overlap the message most, best first."""
+        hit_rows = np.flatnonzero(overlap > 0)
+        pool = min(len(hit_rows), CANDIDATE_POOL)
+        top = hit_rows[np.argpartition(-overlap[hit_rows], pool - 1)[:pool]]
+        return top[np.argsort(-overlap[top], kind="stable")]
+
+    def _best_rows(self, overlap: np.ndarray, entry_ids: Collection[int]) -> list[int]:
+        """For each of ``entry_ids``, its phrasing that overlaps the message most."""
+        rows = []
+        for entry_id in entry_ids:
+            slot = self.entry_slot[entry_id]
+            first, last = int(self.slot_rows[slot]), int(self.slot_rows[slot + 1])
+            if last > first:
+                rows.append(first + int(np.argmax(overlap[first:last])))
+        return rows
+
+    def _scores(
+        self, query: str, codes: np.ndarray, extra: Collection[int] = ()
+    ) -> tuple[dict[int, float], dict[int, float]]:
+        """Scores of the best entries for ``query`` (and of ``extra`` ones), and for each
+        the share of the message its document explains."""
+        overlap = self._overlap(codes)
+        if overlap is None:
+            return dict.fromkeys(extra, 0.0), dict.fromkeys(extra, 0.0)
+        rows = self._pool_rows(overlap).tolist()
+        pooled = {int(self.row_entry[row]) for row in rows}
+        rows.extend(self._best_rows(overlap, [e for e in extra if e not in pooled]))
+        best: dict[int, float] = dict.fromkeys(extra, 0.0)
+        for row in rows:
             entry_id = int(self.row_entry[row])
             similarity = _string_similarity(query, self.texts[row])
-            score = (1 - FUZZ_WEIGHT) * float(row_overlap) + FUZZ_WEIGHT * similarity
+            score = (1 - FUZZ_WEIGHT) * float(overlap[row]) + FUZZ_WEIGHT * similarity
             if score > best.get(entry_id, -1.0):
                 best[entry_id] = score
         explained = dict.fromkeys(best, 0.0)
@@ -236,27 +290,72 @@ class MatchIndex:
                 best[entry_id] = (1 - DOCUMENT_WEIGHT) * score + DOCUMENT_WEIGHT * explained[
                     entry_id
                 ]
-        ranked = sorted(best.items(), key=lambda item: -item[1])[:limit]
-        candidates = [
-            Candidate(entry_id, self.questions[entry_id], round(min(score, 1.0), 4))
-            for entry_id, score in ranked
-        ]
-        return candidates, explained
+        return best, explained
+
+    def _long_scores(
+        self, focus: Focus, whole: tuple[dict[int, float], dict[int, float]]
+    ) -> tuple[dict[int, float], dict[int, float]]:
+        """Scores of a long message: its question first, the whole story as key facts.
+
+        Entries are pooled from both the question and the ``whole`` message (its scores
+        by :meth:`_scores`), and each is scored on both; the question weighs
+        ``1 - KEY_FACTS_WEIGHT``.
+        """
+        question_codes = self._codes(focus.question)
+        asked, asked_explained = self._scores(focus.question, question_codes, whole[0])
+        story, story_explained = whole
+        missing = [entry_id for entry_id in asked if entry_id not in story]
+        if missing:
+            story, story_explained = self._scores(
+                focus.whole, self._codes(focus.whole), [*story, *missing]
+            )
+        scores = {
+            entry_id: (1 - KEY_FACTS_WEIGHT) * asked[entry_id] + KEY_FACTS_WEIGHT * story[entry_id]
+            for entry_id in asked
+        }
+        explained = {
+            entry_id: (1 - KEY_FACTS_WEIGHT) * asked_explained[entry_id]
+            + KEY_FACTS_WEIGHT * story_explained[entry_id]
+            for entry_id in asked
+        }
+        return scores, explained
 
     def match(self, text: str) -> Match:
         """Rank ``text`` and decide its band from the calibrated thresholds.
 
-        ``distinct`` is how much more of the message the best entry explains than the
-        runner-up: words both explain cancel out, so only the differences count.
+        A long message that the whole of it answers clearly (as a short one would be) is
+        answered so (``settled``); otherwise it is scored on its question with the story
+        as key facts (:meth:`_long_scores`) and banded by the thresholds calibrated on
+        long messages. ``distinct`` is how much more of the message the best entry
+        explains than the runner-up: words both explain cancel out, so only the
+        differences count.
         """
-        query, codes = self._codes(text)
-        candidates, explained = self._rank(query, codes, limit=3)
+        focus = self._focus(text)
+        whole = self._scores(focus.whole, self._codes(focus.whole))
+        verdict = self._verdict(*whole, self.thresholds)
+        if focus.is_whole:
+            return verdict
+        asked = self._verdict(*self._long_scores(focus, whole), self.long_thresholds)
+        if (
+            verdict.band == "answer"
+            and asked.best is not None
+            and verdict.best is not None
+            and asked.best.entry_id == verdict.best.entry_id
+        ):
+            return replace(verdict, long=True, settled=True)
+        return replace(asked, long=True)
+
+    def _verdict(
+        self, scores: dict[int, float], explained: dict[int, float], thresholds: Thresholds
+    ) -> Match:
+        """The band and best three candidates of scored entries under ``thresholds``."""
+        candidates = self._candidates(scores, 3)
         distinct = 0.0
         if candidates:
             runner_up = explained[candidates[1].entry_id] if len(candidates) > 1 else 0.0
             distinct = explained[candidates[0].entry_id] - runner_up
         return Match(
-            band_for(candidates, distinct, self.thresholds), tuple(candidates), round(distinct, 4)
+            band_for(candidates, distinct, thresholds), tuple(candidates), round(distinct, 4)
         )
 
 
