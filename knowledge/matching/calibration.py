@@ -25,6 +25,8 @@ from knowledge.matching.matcher import Match, MatchIndex, Thresholds
 
 OUT_OF_SCOPE_FILE = Path(__file__).parent / "calibration_data" / "out_of_scope.txt"
 LONG_OUT_OF_SCOPE_FILE = Path(__file__).parent / "calibration_data" / "long_out_of_scope.txt"
+# Share of the long out-of-scope stories that must reach the fallback (the rest see choices).
+LONG_OUT_OF_SCOPE_FALLBACK = 0.7
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,24 @@ def by_length(observations: Sequence[Observation]) -> tuple[list[Observation], l
     return [o for o in observations if not o.long], [o for o in observations if o.long]
 
 
+def calibrate(
+    observations: Sequence[Observation],
+    max_wrong: float = 0.02,
+    max_out_of_scope: float = 0.05,
+) -> tuple[Calibration, Calibration]:
+    """Thresholds for short messages and, on their own, for long ones.
+
+    A long story that fits no entry is given choices more often than a short question
+    (``LONG_OUT_OF_SCOPE_FALLBACK``): its question is harder to tell from one an entry
+    answers, and choices cost a resident less than a fallback when one of them fits.
+    """
+    short, long = by_length(observations)
+    return (
+        choose_thresholds(short, max_wrong, max_out_of_scope),
+        choose_thresholds(long, max_wrong, max_out_of_scope, LONG_OUT_OF_SCOPE_FALLBACK),
+    )
+
+
 def load_out_of_scope(path: Path = OUT_OF_SCOPE_FILE) -> list[str]:
-    """The out-of-scope calibration questions, one per line."""
+    """The out-of-scope calibration questions (or stories), one per line."""
     return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

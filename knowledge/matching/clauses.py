@@ -21,7 +21,7 @@ from knowledge.matching.normalize import clean_text, to_simplified
 # A message whose cleaned text is at most this long is its own question.
 SHORT_MESSAGE = 30
 # An asking clause shorter than this (cleaned) takes the clause before it along.
-BARE_QUESTION = 8
+BARE_QUESTION = 12
 # A focus that keeps at least this share of the message is the whole message.
 WHOLE_SHARE = 0.8
 

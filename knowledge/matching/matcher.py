@@ -43,9 +43,8 @@ DOCUMENT_WEIGHT = 0.5  # share of how much of the message the whole entry explai
 ANSWER_PREFIX = 100  # characters of the answer that join the entry's document
 CANDIDATE_POOL = 32  # best phrasings re-scored per message
 QUERY_CAP = 0.5  # a long message weighs at most this many typical phrasings
-KEY_FACTS_WEIGHT = (
-    0.3  # share of the whole story in a long message's score (the rest: its question)
-)
+# Share of the whole story in a long message's score; the rest is its question's.
+KEY_FACTS_WEIGHT = 0.4
 BUILD_CHUNK_ROWS = 8192  # phrasings whose features are extracted and sorted together
 
 
@@ -60,15 +59,15 @@ class Thresholds:
     """
 
     answer: float = 0.35
-    lead: float = 0.0
+    lead: float = 0.1
     runner_up_weight: float = 0.8
     distinct: float = 0.1
-    choices: float = 0.304
+    choices: float = 0.311
 
 
 #: The bands of a long message, calibrated on long held-out alternates and long stories no
 #: entry answers (``flask kb calibrate`` prints both sets).
-LONG_MESSAGE_THRESHOLDS = Thresholds(answer=0.35, lead=0.0, distinct=0.1, choices=0.3)
+LONG_MESSAGE_THRESHOLDS = Thresholds(answer=0.15, lead=0.13, distinct=0.12, choices=0.225)
 
 
 @dataclass(frozen=True)
@@ -336,12 +335,7 @@ class MatchIndex:
         if focus.is_whole:
             return verdict
         asked = self._verdict(*self._long_scores(focus, whole), self.long_thresholds)
-        if (
-            verdict.band == "answer"
-            and asked.best is not None
-            and verdict.best is not None
-            and asked.best.entry_id == verdict.best.entry_id
-        ):
+        if verdict.band == "answer" and _same_best(verdict, asked):
             return replace(verdict, long=True, settled=True)
         return replace(asked, long=True)
 
@@ -357,6 +351,15 @@ class MatchIndex:
         return Match(
             band_for(candidates, distinct, thresholds), tuple(candidates), round(distinct, 4)
         )
+
+
+def _same_best(first: Match, second: Match) -> bool:
+    """Whether two verdicts put the same entry first."""
+    return (
+        first.best is not None
+        and second.best is not None
+        and (first.best.entry_id == second.best.entry_id)
+    )
 
 
 def _string_similarity(query: str, phrasing: str) -> float:
