@@ -33,6 +33,8 @@ from knowledge.matching.features import distinct, feature_codes, row_bits, sorte
 from knowledge.matching.normalize import SynonymFolder, clean_text, clean_texts
 
 Band = Literal["answer", "choices", "fallback"]
+#: Entries' scores, and for each the share of the message its document explains.
+Scores = tuple[dict[int, float], dict[int, float]]
 
 # Scoring weights, chosen on leave-one-out runs over the entries' own alternates (see README).
 # phrasing overlap = (share of the phrasing in the message)^ALPHA
@@ -71,6 +73,18 @@ LONG_MESSAGE_THRESHOLDS = Thresholds(answer=0.15, lead=0.13, distinct=0.12, choi
 
 
 @dataclass(frozen=True)
+class _Pool:
+    """A prepared message, its features, each phrasing's overlap with it (None when no
+    phrasing shares a feature) and the phrasings and entries that overlap it most."""
+
+    query: str
+    codes: np.ndarray
+    overlap: np.ndarray | None
+    rows: list[int]
+    entries: list[int]
+
+
+@dataclass(frozen=True)
 class Candidate:
     """An entry that may be what the resident means, with its score (0–1)."""
 
@@ -87,7 +101,7 @@ class Match:
     candidates: tuple[Candidate, ...]
     distinct: float = 0.0
     long: bool = False  # a long message: its question clauses were set apart
-    settled: bool = False  # a long message answered on the whole of it, as a short one
+    settled: bool = False  # a long message answered as its question or whole would be
 
     @property
     def best(self) -> Candidate | None:
@@ -211,9 +225,10 @@ class MatchIndex:
     def rank(self, text: str, limit: int = 3) -> list[Candidate]:
         """The ``limit`` best entries for ``text``, best first (empty if nothing overlaps)."""
         focus = self._focus(text)
-        whole = self._scores(focus.whole, self._codes(focus.whole))
-        scores = whole[0] if focus.is_whole else self._long_scores(focus, whole)[0]
-        return self._candidates(scores, limit)
+        whole = self._pool(focus.whole)
+        if focus.is_whole:
+            return self._candidates(self._scores(whole)[0], limit)
+        return self._candidates(self._long_scores(self._pool(focus.question), whole)[0][0], limit)
 
     def _focus(self, text: str) -> Focus:
         """The question and the whole of ``text``, normalised and with synonyms folded."""
@@ -257,17 +272,22 @@ class MatchIndex:
                 rows.append(first + int(np.argmax(overlap[first:last])))
         return rows
 
-    def _scores(
-        self, query: str, codes: np.ndarray, extra: Collection[int] = ()
-    ) -> tuple[dict[int, float], dict[int, float]]:
-        """Scores of the best entries for ``query`` (and of ``extra`` ones), and for each
-        the share of the message its document explains."""
+    def _pool(self, query: str) -> _Pool:
+        """The phrasings a prepared ``query`` overlaps most, ready to be scored."""
+        codes = self._codes(query)
         overlap = self._overlap(codes)
+        rows = [] if overlap is None else self._pool_rows(overlap).tolist()
+        entries = list(dict.fromkeys(int(self.row_entry[row]) for row in rows))
+        return _Pool(query, codes, overlap, rows, entries)
+
+    def _scores(self, pool: _Pool, extra: Collection[int] = ()) -> Scores:
+        """Scores of the pooled entries (and of ``extra`` ones) for the pool's message,
+        and for each the share of the message its document explains."""
+        query, codes, overlap = pool.query, pool.codes, pool.overlap
         if overlap is None:
             return dict.fromkeys(extra, 0.0), dict.fromkeys(extra, 0.0)
-        rows = self._pool_rows(overlap).tolist()
-        pooled = {int(self.row_entry[row]) for row in rows}
-        rows.extend(self._best_rows(overlap, [e for e in extra if e not in pooled]))
+        pooled = set(pool.entries)
+        rows = [*pool.rows, *self._best_rows(overlap, [e for e in extra if e not in pooled])]
         best: dict[int, float] = dict.fromkeys(extra, 0.0)
         for row in rows:
             entry_id = int(self.row_entry[row])
@@ -291,23 +311,15 @@ class MatchIndex:
                 ]
         return best, explained
 
-    def _long_scores(
-        self, focus: Focus, whole: tuple[dict[int, float], dict[int, float]]
-    ) -> tuple[dict[int, float], dict[int, float]]:
-        """Scores of a long message: its question first, the whole story as key facts.
+    def _long_scores(self, question: _Pool, whole: _Pool) -> tuple[Scores, Scores]:
+        """Scores of a long message (its question first, the whole story as key facts),
+        and those of the whole message alone.
 
-        Entries are pooled from both the question and the ``whole`` message (its scores
-        by :meth:`_scores`), and each is scored on both; the question weighs
-        ``1 - KEY_FACTS_WEIGHT``.
+        Entries are pooled from both the question and the whole message, and each is
+        scored on both; the question weighs ``1 - KEY_FACTS_WEIGHT``.
         """
-        question_codes = self._codes(focus.question)
-        asked, asked_explained = self._scores(focus.question, question_codes, whole[0])
-        story, story_explained = whole
-        missing = [entry_id for entry_id in asked if entry_id not in story]
-        if missing:
-            story, story_explained = self._scores(
-                focus.whole, self._codes(focus.whole), [*story, *missing]
-            )
+        asked, asked_explained = self._scores(question, whole.entries)
+        story, story_explained = self._scores(whole, question.entries)
         scores = {
             entry_id: (1 - KEY_FACTS_WEIGHT) * asked[entry_id] + KEY_FACTS_WEIGHT * story[entry_id]
             for entry_id in asked
@@ -317,27 +329,28 @@ class MatchIndex:
             + KEY_FACTS_WEIGHT * story_explained[entry_id]
             for entry_id in asked
         }
-        return scores, explained
+        return (scores, explained), (story, story_explained)
 
     def match(self, text: str) -> Match:
         """Rank ``text`` and decide its band from the calibrated thresholds.
 
-        A long message that the whole of it answers clearly (as a short one would be) is
-        answered so (``settled``); otherwise it is scored on its question with the story
-        as key facts (:meth:`_long_scores`) and banded by the thresholds calibrated on
-        long messages. ``distinct`` is how much more of the message the best entry
-        explains than the runner-up: words both explain cancel out, so only the
-        differences count.
+        A long message is scored on its question with the story as key facts
+        (:meth:`_long_scores`) and banded by the thresholds calibrated on long messages
+        — unless the whole of it would be answered directly as a short message, with
+        the same entry first: then it is answered (``settled``). ``distinct`` is how much
+        more of the message the best entry explains than the runner-up: words both
+        explain cancel out, so only the differences count.
         """
         focus = self._focus(text)
-        whole = self._scores(focus.whole, self._codes(focus.whole))
-        verdict = self._verdict(*whole, self.thresholds)
+        whole = self._pool(focus.whole)
         if focus.is_whole:
-            return verdict
-        asked = self._verdict(*self._long_scores(focus, whole), self.long_thresholds)
-        if verdict.band == "answer" and _same_best(verdict, asked):
-            return replace(verdict, long=True, settled=True)
-        return replace(asked, long=True)
+            return self._verdict(*self._scores(whole), self.thresholds)
+        scores, story = self._long_scores(self._pool(focus.question), whole)
+        whole_verdict = self._verdict(*story, self.thresholds)
+        verdict = replace(self._verdict(*scores, self.long_thresholds), long=True)
+        if whole_verdict.band == "answer" and _same_best(whole_verdict, verdict):
+            return replace(verdict, band="answer", settled=True)
+        return verdict
 
     def _verdict(
         self, scores: dict[int, float], explained: dict[int, float], thresholds: Thresholds
