@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from knowledge.matching.normalize import clean_text, to_simplified
+from knowledge.matching.normalize import clean_text, clean_texts, to_simplified
 
 # A message whose cleaned text is at most this long is its own question.
 SHORT_MESSAGE = 30
@@ -84,7 +84,7 @@ def find_focus(text: str) -> Focus:
     if len(whole) <= SHORT_MESSAGE:
         return Focus(whole, whole)
     clauses = _marked_clauses(text)
-    cleaned = [clean_text(clause) for clause, _ in clauses]
+    cleaned = clean_texts([clause for clause, _ in clauses]) if clauses else []
     chosen: set[int] = set()
     for position, (clause, marked) in enumerate(clauses):
         if cleaned[position] and asks(clause, marked):
