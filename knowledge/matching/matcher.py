@@ -44,6 +44,7 @@ FUZZ_WEIGHT = 0.3  # share of rapidfuzz string similarity in a phrasing's score
 DOCUMENT_WEIGHT = 0.5  # share of how much of the message the whole entry explains
 ANSWER_PREFIX = 100  # characters of the answer that join the entry's document
 CANDIDATE_POOL = 32  # best phrasings re-scored per message
+LONG_CANDIDATE_POOL = 16  # per text of a long message: its question and the whole of it
 QUERY_CAP = 0.5  # a long message weighs at most this many typical phrasings
 # Share of the whole story in a long message's score; the rest is its question's.
 KEY_FACTS_WEIGHT = 0.4
@@ -225,10 +226,10 @@ class MatchIndex:
     def rank(self, text: str, limit: int = 3) -> list[Candidate]:
         """The ``limit`` best entries for ``text``, best first (empty if nothing overlaps)."""
         focus = self._focus(text)
-        whole = self._pool(focus.whole)
         if focus.is_whole:
-            return self._candidates(self._scores(whole)[0], limit)
-        return self._candidates(self._long_scores(self._pool(focus.question), whole)[0][0], limit)
+            return self._candidates(self._scores(self._pool(focus.whole))[0], limit)
+        question, whole = self._long_pools(focus)
+        return self._candidates(self._long_scores(question, whole)[0][0], limit)
 
     def _focus(self, text: str) -> Focus:
         """The question and the whole of ``text``, normalised and with synonyms folded."""
@@ -255,10 +256,10 @@ class MatchIndex:
             self.phrasing_norm * min(query_weight, QUERY_CAP * self.typical_phrasing) ** (1 - ALPHA)
         )
 
-    def _pool_rows(self, overlap: np.ndarray) -> np.ndarray:
-        """The ``CANDIDATE_POOL`` phrasings that overlap the message most, best first."""
+    def _pool_rows(self, overlap: np.ndarray, size: int) -> np.ndarray:
+        """The ``size`` phrasings that overlap the message most, best first."""
         hit_rows = np.flatnonzero(overlap > 0)
-        pool = min(len(hit_rows), CANDIDATE_POOL)
+        pool = min(len(hit_rows), size)
         top = hit_rows[np.argpartition(-overlap[hit_rows], pool - 1)[:pool]]
         return top[np.argsort(-overlap[top], kind="stable")]
 
@@ -272,11 +273,11 @@ class MatchIndex:
                 rows.append(first + int(np.argmax(overlap[first:last])))
         return rows
 
-    def _pool(self, query: str) -> _Pool:
-        """The phrasings a prepared ``query`` overlaps most, ready to be scored."""
+    def _pool(self, query: str, size: int = CANDIDATE_POOL) -> _Pool:
+        """The ``size`` phrasings a prepared ``query`` overlaps most, ready to be scored."""
         codes = self._codes(query)
         overlap = self._overlap(codes)
-        rows = [] if overlap is None else self._pool_rows(overlap).tolist()
+        rows = [] if overlap is None else self._pool_rows(overlap, size).tolist()
         entries = list(dict.fromkeys(int(self.row_entry[row]) for row in rows))
         return _Pool(query, codes, overlap, rows, entries)
 
@@ -311,6 +312,12 @@ class MatchIndex:
                 ]
         return best, explained
 
+    def _long_pools(self, focus: Focus) -> tuple[_Pool, _Pool]:
+        """The pools of a long message's question and of the whole of it."""
+        return self._pool(focus.question, LONG_CANDIDATE_POOL), self._pool(
+            focus.whole, LONG_CANDIDATE_POOL
+        )
+
     def _long_scores(self, question: _Pool, whole: _Pool) -> tuple[Scores, Scores]:
         """Scores of a long message (its question first, the whole story as key facts),
         and those of the whole message alone.
@@ -342,10 +349,9 @@ class MatchIndex:
         explain cancel out, so only the differences count.
         """
         focus = self._focus(text)
-        whole = self._pool(focus.whole)
         if focus.is_whole:
-            return self._verdict(*self._scores(whole), self.thresholds)
-        scores, story = self._long_scores(self._pool(focus.question), whole)
+            return self._verdict(*self._scores(self._pool(focus.whole)), self.thresholds)
+        scores, story = self._long_scores(*self._long_pools(focus))
         whole_verdict = self._verdict(*story, self.thresholds)
         verdict = replace(self._verdict(*scores, self.long_thresholds), long=True)
         if whole_verdict.band == "answer" and _same_best(whole_verdict, verdict):
