@@ -21,6 +21,7 @@ from knowledge.matching.calibration import (
     observe,
 )
 from knowledge.matching.evaluation import (
+    HALVES,
     EvaluationError,
     evaluate,
     format_report,
@@ -127,7 +128,7 @@ def unanswered_command(limit: int, export_path: Path | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出各项数字。")
 @click.option(
     "--part",
-    type=click.Choice(["tuning", "held-out"]),
+    type=click.Choice(HALVES),
     help="只评测标为这一半（part）的问题。",
 )
 def eval_command(path: Path, show_errors: bool, as_json: bool, part: str | None) -> None:

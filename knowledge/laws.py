@@ -1,26 +1,30 @@
-"""The shipped law texts: the registry of laws, their articles, and "刑法第266条"-style asks.
+"""The shipped law texts: their articles, citations and "刑法第266条"-style asks.
 
-Which laws ship, their full titles, kinds and aliases are data (``laws/index.tsv`` and
-``laws/aliases.tsv``), read once at import. Each text is parsed on first need and cached,
-so a process only pays for the laws it actually looks at.
+Which laws ship is data (:mod:`knowledge.law_registry`). Each text is parsed on first
+need and cached, so a process only pays for the laws it actually looks at.
 """
 
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import NamedTuple
 
+# LAW_NAMES and law_named are also offered here, where callers found them before the split.
+from knowledge.law_registry import LAW_NAMES as LAW_NAMES
+from knowledge.law_registry import (
+    LAWS,
+    LAWS_DIR,
+    NAMES,
+    NOT_SHIPPED,
+    fold_law_name,
+    law_named_in_full,
+)
+from knowledge.law_registry import law_named as law_named
 from knowledge.matching.normalize import to_simplified
 
-LAWS_DIR = Path(__file__).parent / "laws"
-INDEX_FILE = LAWS_DIR / "index.tsv"
-ALIASES_FILE = LAWS_DIR / "aliases.tsv"
 DEFAULT_LAW = "民法典"
-INTERPRETATION = "司法解释"
 
 _DIGITS = {
     "零": 0,
@@ -44,38 +48,11 @@ _ARTICLE_START = re.compile(
 _LAW_REF = re.compile(
     r"^(?P<law>.+?)第(?P<number>[1-9]\d*)条(?:之(?P<sub>[一二三四五六七八九十]+))?$"
 )
-# What a resident may type around a law's name that says nothing about which law it is.
-_NAME_NOISE = re.compile(r"[\s《》〈〉()（）“”\"'、，。,.]+")
 _PUNCTUATION = re.compile(r"[\s，。？?！!、：:“”\"'《》〈〉()（）]+")
 _SUB_ORDINALS = "一二三四五六七八九十"
 # A part heading some texts write without "#" (附则, or 附录： before an appendix).
 _BARE_HEADING = re.compile(r"^附\s*[则录件][：:]?$")
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\ufeff]")
-
-
-class LawError(ValueError):
-    """The law registry's data files are inconsistent (a packaging mistake, not user input)."""
-
-
-@dataclass(frozen=True)
-class Law:
-    """One shipped text as ``index.tsv`` lists it."""
-
-    name: str  # the short name law_refs and residents use: 劳动合同法, 民间借贷司法解释
-    title: str  # the full official title
-    kind: str  # 宪法 / 法律 / 行政法规 / 司法解释
-    version: str  # the date of the text's version, empty for the original four
-    file: str
-
-    @property
-    def is_interpretation(self) -> bool:
-        """A Supreme People's Court judicial interpretation (cited by full title first)."""
-        return self.kind == INTERPRETATION
-
-    @property
-    def introduction(self) -> str:
-        """The law named in full the first time a resident sees it, short name after it."""
-        return f"《{self.title}》（{self.name}）"
 
 
 class LawRef(NamedTuple):
@@ -130,56 +107,14 @@ def chinese_to_int(text: str) -> int:
     return total + digit
 
 
-def fold_law_name(name: str) -> str:
-    """A law's name as compared: simplified, without brackets, spaces or 中华人民共和国."""
-    return _NAME_NOISE.sub("", to_simplified(name)).replace("中华人民共和国", "")
-
-
-def _read_tsv(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as file:
-        return list(csv.DictReader(file, delimiter="\t", quoting=csv.QUOTE_NONE))
-
-
-def _read_registry() -> tuple[dict[str, Law], dict[str, str]]:
-    """The laws of ``index.tsv`` by short name, and every folded name or alias → short name."""
-    laws: dict[str, Law] = {}
-    for row in _read_tsv(INDEX_FILE):
-        law = Law(row["short_name"], row["title"], row["kind"], row["version"], row["file"])
-        if not (LAWS_DIR / law.file).is_file():
-            raise LawError(f"index.tsv lists {law.file}, which is not in {LAWS_DIR}")
-        laws[law.name] = law
-    names: dict[str, str] = {}
-
-    def add(name: str, law: str) -> None:
-        key = fold_law_name(name)
-        if names.setdefault(key, law) != law:
-            raise LawError(f"“{name}” names both {names[key]} and {law}")
-
-    for law in laws.values():
-        add(law.name, law.name)
-        add(law.title, law.name)
-    for row in _read_tsv(ALIASES_FILE):
-        if row["short_name"] not in laws:
-            raise LawError(f"aliases.tsv: {row['alias']} → unknown law {row['short_name']}")
-        add(row["alias"], row["short_name"])
-    return laws, names
-
-
-LAWS, _NAMES = _read_registry()
-#: The short names of every shipped law, in index.tsv order.
-LAW_NAMES = tuple(LAWS)
-_NAME_PATTERN = "|".join(sorted(map(re.escape, _NAMES), key=len, reverse=True))
+# The law's name is looked up, not spelled out in the pattern: compiling some 300 names
+# into one alternation cost more at start-up than the look-up ever does.
 _ARTICLE_ASK = re.compile(
-    rf"^(?:(?P<law>{_NAME_PATTERN}))?的?"
+    r"^(?P<law>[^第0-9]*?)的?"
     rf"(?:(?:第(?P<n1>[0-9{_CHINESE}]+)|(?P<n2>[0-9]+))条(?:之(?P<sub>[{_SUB_ORDINALS}]+))?"
     r"|(?P<last>最后一条))"
     r"(?:是什么|说的是什么|讲的是什么|写的什么|内容|原文|规定了什么|怎么规定的?|是啥)?$"
 )
-
-
-def law_named(name: str) -> str | None:
-    """The short name of the shipped law ``name`` stands for (full title, alias …), or None."""
-    return _NAMES.get(fold_law_name(name))
 
 
 def parse_law(markdown: str, law: str) -> dict[tuple[int, int], Article]:
@@ -251,13 +186,21 @@ def answer_article_ask(text: str) -> str | None:
     """The reply to an article look-up such as "刑法第266条", or None if it is not one.
 
     The law may be named by its short name, full title or an alias; without one it is the
-    民法典. An article the law does not have gets a reply saying how many it has.
+    民法典. An article the law does not have gets a reply saying how many it has; a law
+    that is not shipped (婚姻法, repealed) gets a reply saying why and where to look.
     """
     compact = _PUNCTUATION.sub("", to_simplified(text)).replace("中华人民共和国", "")
     ask = _ARTICLE_ASK.match(compact)
     if ask is None:
         return None
-    law = _NAMES[fold_law_name(ask["law"])] if ask["law"] else DEFAULT_LAW
+    named = fold_law_name(ask["law"]) if ask["law"] else None
+    if named and named not in NAMES and named not in NOT_SHIPPED:
+        return None  # "我想知道第5条": not a law's name, so a question for the matcher
+    if named in NOT_SHIPPED:
+        return (
+            f"{NOT_SHIPPED[named]}您可以直接说出您的问题，或者查看现行条文，例如“民法典第1079条”。"
+        )
+    law = NAMES[named] if named else DEFAULT_LAW
     if ask["last"]:
         number, sub = last_article_number(law), 0
     else:
@@ -298,7 +241,7 @@ def introduce_interpretations(text: str, seen: list[str]) -> tuple[str, list[str
     for law in LAWS.values():
         if not law.is_interpretation or law.name in seen:
             continue
-        if law.title in text:
+        if law_named_in_full(law, text):
             seen.append(law.name)
             continue
         mention = re.search(rf"《?{re.escape(law.name)}》?", text)

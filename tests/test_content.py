@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from knowledge.entries import Entry, EntryError, entry_from_record, parse_law_ref
-from knowledge.laws import LawRef, article_for_ref, chinese_to_int, law_named
+from knowledge.law_registry import LAW_NAMES, law_named
+from knowledge.laws import LawRef, article_for_ref, chinese_to_int
 from knowledge.matching.normalize import clean_text
 from knowledge.seed import shipped_records
 from knowledge.settings import PLACEHOLDER, SETTINGS, render_placeholders
@@ -47,6 +48,9 @@ _ARTICLE_MENTION = re.compile(
 )
 _OTHER_LAW_BEFORE = re.compile(r"([\u4e00-\u9fff]{1,12}(?:法|条例|规定|解释|办法|通则))的?$")
 _LONGEST_LAW_NAME = 60
+_SHIPPED_LAW = re.compile("|".join(sorted(map(re.escape, LAW_NAMES), key=len, reverse=True)))
+# What an answer says when it leans on an interpretation without naming which one.
+_VAGUE_INTERPRETATION = re.compile(r"司法解释|最高人民法院")
 
 
 def phone_like_numbers(text: str) -> list[str]:
@@ -283,6 +287,59 @@ def test_every_article_in_an_answer_is_cited(entries: list[tuple[str, Entry]]) -
         f"{label}: {problem}"
         for label, entry in entries
         for problem in article_mention_problems(entry.answer, entry.law_refs)
+    ]
+    assert not problems, report(problems)
+
+
+def uncited_laws(answer: str, law_refs: list[str]) -> list[str]:
+    """Shipped laws ``answer`` names (by short name) without citing any of their articles."""
+    cited = {parse_law_ref(ref).law for ref in law_refs}
+    return sorted(set(_SHIPPED_LAW.findall(answer)) - cited)
+
+
+def vague_interpretations(answer: str) -> list[str]:
+    """Mentions of "司法解释" or "最高人民法院" that name no shipped interpretation."""
+    return _VAGUE_INTERPRETATION.findall(_SHIPPED_LAW.sub("", answer))
+
+
+@pytest.mark.parametrize(
+    ("answer", "refs", "uncited", "vague"),
+    [
+        ("按照劳动合同法，单位应当签合同。", ["劳动合同法第10条"], [], []),
+        ("按照劳动合同法，单位应当签合同。", ["民法典第1079条"], ["劳动合同法"], []),
+        ("按民间借贷司法解释，上限是4倍。", ["民间借贷司法解释第25条"], [], []),
+        (
+            "按最高人民法院的司法解释，上限是4倍。",
+            ["民法典第680条"],
+            [],
+            ["最高人民法院", "司法解释"],
+        ),
+        ("依照治安管理处罚法处理。", [], [], []),
+    ],
+)
+def test_law_naming_rules(
+    answer: str, refs: list[str], uncited: list[str], vague: list[str]
+) -> None:
+    assert uncited_laws(answer, refs) == uncited
+    assert vague_interpretations(answer) == vague
+
+
+def test_every_shipped_law_named_is_cited(entries: list[tuple[str, Entry]]) -> None:
+    """An answer that names a shipped law cites the article it relies on."""
+    problems = [
+        f"{label}: names {laws} without citing an article"
+        for label, entry in entries
+        if (laws := uncited_laws(entry.answer, entry.law_refs))
+    ]
+    assert not problems, report(problems)
+
+
+def test_interpretations_are_named(entries: list[tuple[str, Entry]]) -> None:
+    """ "按最高人民法院的司法解释" says nothing a resident can look up: name the interpretation."""
+    problems = [
+        f"{label}: {found}"
+        for label, entry in entries
+        if (found := vague_interpretations(entry.answer))
     ]
     assert not problems, report(problems)
 

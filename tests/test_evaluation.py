@@ -108,7 +108,11 @@ def test_scope_counts_helped_wrong_direct_and_fallbacks() -> None:
     assert data["wrong_direct_percent_of_all"] == 37.5
     report = format_report(figures)
     assert "应由问答解答6条：帮到（答对或选项中有正确条目）2（33.3%）" in report
-    assert "不属问答范围2条" in report and "直接答错占全部问题：37.5%" in report
+    assert (
+        "不属问答范围2条：直接回答（错误）1（50.0%），给出选项0（0.0%），兜底回复1（50.0%）"
+        in report
+    )
+    assert "直接答错占全部问题：37.5%" in report
 
 
 def test_figures_as_json_and_text() -> None:

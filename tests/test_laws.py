@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import subprocess
 import sys
 import time
@@ -11,12 +12,18 @@ from pathlib import Path
 import pytest
 
 from knowledge.entries import EntryError, entry_from_record, parse_law_ref
-from knowledge.laws import (
+from knowledge.law_registry import (
     ALIASES_FILE,
     INDEX_FILE,
     LAW_NAMES,
     LAWS,
     LAWS_DIR,
+    LawError,
+    law_named,
+    read_not_shipped,
+    read_registry,
+)
+from knowledge.laws import (
     Article,
     LawRef,
     answer_article_ask,
@@ -27,7 +34,6 @@ from knowledge.laws import (
     introduce_interpretations,
     last_article_number,
     law_articles,
-    law_named,
     parse_law,
     parse_ref,
 )
@@ -308,8 +314,8 @@ def test_unknown_inserted_article_gets_a_clear_reply() -> None:
         "第1079条规定离婚冷静期吗",
         "",
         "条",
-        "治安管理处罚法第42条",
         "劳动合同法第82条说老板不签合同要赔多少",
+        "婚姻法",
     ],
 )
 def test_questions_that_are_not_article_asks(text: str) -> None:
@@ -337,9 +343,25 @@ def test_interpretation_is_named_in_full_once() -> None:
     assert introduce_interpretations(plain, []) == (plain, [])
 
 
-def test_interpretation_written_in_full_counts_as_introduced() -> None:
-    text = "《最高人民法院关于审理民间借贷案件适用法律若干问题的规定》第25条；民间借贷司法解释"
-    assert introduce_interpretations(text, []) == (text, ["民间借贷司法解释"])
+def test_nested_title_marks_become_angle_brackets() -> None:
+    introduced, _seen = introduce_interpretations("按婚姻家庭编解释（一）第88条", [])
+    assert introduced == (
+        "按《最高人民法院关于适用〈中华人民共和国民法典〉婚姻家庭编的解释（一）》"
+        "（婚姻家庭编解释（一））第88条"
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "《最高人民法院关于审理民间借贷案件适用法律若干问题的规定》第25条；民间借贷司法解释",
+        "《最高人民法院关于适用〈中华人民共和国民法典〉婚姻家庭编的解释（一）》；婚姻家庭编解释（一）",
+        "最高人民法院关于适用《中华人民共和国民法典》婚姻家庭编的解释（一）；婚姻家庭编解释（一）",
+    ],
+)
+def test_interpretation_written_in_full_counts_as_introduced(text: str) -> None:
+    introduced, seen = introduce_interpretations(text, [])
+    assert introduced == text and len(seen) == 1
 
 
 def test_texts_are_parsed_lazily_and_quickly() -> None:
@@ -383,3 +405,81 @@ def test_entries_accept_every_kind_of_ref() -> None:
     record = {"topic": "services", "question": "问", "answer": "答", "law_refs": refs}
     assert entry_from_record(record).law_refs == refs
     assert [parse_law_ref(ref) for ref in refs] == [parse_ref(ref) for ref in refs]
+
+
+HEADER = "file\tshort_name\ttitle\tkind\tversion\tarticles\tlast_article\tsnapshot_path\n"
+
+
+def _registry_dir(tmp_path: Path, index_rows: list[str], aliases: list[str]) -> Path:
+    (tmp_path / "甲法.md").write_text("# 甲法\n\n第一条 甲。\n", encoding="utf-8")
+    (tmp_path / "index.tsv").write_text(HEADER + "".join(index_rows), encoding="utf-8")
+    (tmp_path / "aliases.tsv").write_text(
+        "alias\tshort_name\n" + "".join(aliases), encoding="utf-8"
+    )
+    return tmp_path
+
+
+JIA = "甲法.md\t甲法\t中华人民共和国甲法\t法律\t\t1\t一\t\n"
+
+
+def test_read_registry_reads_names_titles_and_aliases(tmp_path: Path) -> None:
+    laws, names = read_registry(_registry_dir(tmp_path, [JIA], ["甲\t甲法\n"]))
+    assert list(laws) == ["甲法"] and laws["甲法"].title == "中华人民共和国甲法"
+    assert names == {"甲法": "甲法", "甲": "甲法"}
+
+
+@pytest.mark.parametrize(
+    ("rows", "aliases", "message"),
+    [
+        ([JIA, "乙法.md\t乙法\t乙法\t法律\t\t1\t一\t\n"], [], "乙法.md, which is not in"),
+        ([JIA, JIA], [], "lists 甲法 twice"),
+        ([JIA], ["甲\t丙法\n"], "甲 → unknown law 丙法"),
+        (
+            [JIA, "甲法.md\t甲规定\t甲规定\t司法解释\t\t1\t一\t\n"],
+            ["甲法\t甲规定\n"],
+            "“甲法” names both 甲法 and 甲规定",
+        ),
+    ],
+)
+def test_read_registry_refuses_inconsistent_data(
+    tmp_path: Path, rows: list[str], aliases: list[str], message: str
+) -> None:
+    with pytest.raises(LawError) as raised:
+        read_registry(_registry_dir(tmp_path, rows, aliases))
+    assert message in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("ask", "expected"),
+    [
+        ("婚姻法第32条", "《婚姻法》已于2021年1月1日废止"),
+        ("中华人民共和国合同法第52条", "合同编（第463条至第988条）"),
+        ("治安管理处罚法第42条", "这里还没有收录它的条文"),
+        ("网络安全法第四十四条是什么", "《网络安全法》已于2025年修正"),
+        ("婚姻法解释（二）第24条", "婚姻家庭编解释（一）（2021年1月1日起施行）"),
+        ("婚姻法司法解释第二十四条", "已于2021年1月1日废止"),
+    ],
+)
+def test_asks_for_laws_that_are_not_shipped_say_why(ask: str, expected: str) -> None:
+    reply = answer_article_ask(ask)
+    assert reply is not None and expected in reply
+    assert "民法典第1079条" in reply and not reply.startswith("《民法典》第")
+
+
+def test_repealed_laws_are_the_ones_the_civil_code_repeals() -> None:
+    repealing = law_articles("民法典")[1260, 0].text
+    for row in _rows(LAWS_DIR / "not_shipped.tsv"):
+        assert law_named(row["name"]) is None
+        if "民法典第1260条" in row["reply"]:
+            assert f"《中华人民共和国{row['name']}》" in repealing
+            # Every article range it points to exists and starts where it says.
+            for first, last in re.findall(r"第(\d+)条至第(\d+)条", row["reply"]):
+                assert find_article("民法典", int(first)) and find_article("民法典", int(last))
+
+
+def test_read_not_shipped_refuses_a_shipped_name(tmp_path: Path) -> None:
+    (tmp_path / "not_shipped.tsv").write_text("name\treply\n劳动法\t没有。\n", encoding="utf-8")
+    _laws, names = read_registry()
+    with pytest.raises(LawError) as raised:
+        read_not_shipped(names, tmp_path)
+    assert "劳动法 is a shipped law" in str(raised.value)

@@ -47,8 +47,8 @@ MISSES = (
 )
 
 
-#: The halves a labeled set may be split into (None: the line names no half).
-PARTS = (None, "tuning", "held-out")
+#: The halves a labeled set may be split into; a line may also name none.
+HALVES = ("tuning", "held-out")
 
 
 class EvaluationError(ValueError):
@@ -102,6 +102,26 @@ SCOPE_OUTCOMES = {
     "wrong_direct": "直接答错",
     "choices_without_expected": "选项中无正确条目",
     "fallback": "兜底回复",
+}
+#: The counts the report shows for each scope: an off-topic question cannot be helped.
+SCOPE_LABELS = {
+    "faq": SCOPE_OUTCOMES,
+    "off_topic": {
+        "wrong_direct": "直接回答（错误）",
+        "choices_without_expected": "给出选项",
+        "fallback": "兜底回复",
+    },
+}
+
+
+#: Which scope count each outcome adds to (the rest are fallbacks).
+_SCOPE_COUNT = {
+    "correct": "helped",
+    "choices_with_expected": "helped",
+    "wrong": "wrong_direct",
+    "out_of_scope_answered": "wrong_direct",
+    "choices_without_expected": "choices_without_expected",
+    "out_of_scope_choices": "choices_without_expected",
 }
 
 
@@ -226,8 +246,8 @@ def parse_labeled_lines(text: str) -> list[LabeledQuestion]:
             raise EvaluationError(f"第{number}行的 faq 应为 true 或 false")
         if faq is False and expect is not None:
             raise EvaluationError(f"第{number}行：faq 为 false 的问题不应有 expect")
-        if part not in PARTS:
-            raise EvaluationError(f"第{number}行的 part 应为 {' 或 '.join(PARTS[1:])}")
+        if part is not None and part not in HALVES:
+            raise EvaluationError(f"第{number}行的 part 应为 {' 或 '.join(HALVES)}")
         questions.append(LabeledQuestion(number, question, expect, faq, part))
     if not questions:
         raise EvaluationError("文件中没有问题")
@@ -247,8 +267,8 @@ def read_labeled_file(path: Path) -> list[LabeledQuestion]:
 
 def select_part(questions: Sequence[LabeledQuestion], part: str) -> list[LabeledQuestion]:
     """The questions of one half of a set; :class:`EvaluationError` if it has none."""
-    if part not in PARTS[1:]:
-        raise EvaluationError(f"part 应为 {' 或 '.join(PARTS[1:])}：{part!r}")
+    if part not in HALVES:
+        raise EvaluationError(f"part 应为 {' 或 '.join(HALVES)}：{part!r}")
     chosen = [question for question in questions if question.part == part]
     if not chosen:
         raise EvaluationError(f"文件中没有 part 为 {part} 的问题")
@@ -313,14 +333,7 @@ def evaluate(
 def _count_scope(figures: ScopeFigures, outcome: str) -> None:
     """Add one question's outcome to its scope's counts."""
     figures.total += 1
-    name = {
-        "correct": "helped",
-        "choices_with_expected": "helped",
-        "wrong": "wrong_direct",
-        "out_of_scope_answered": "wrong_direct",
-        "choices_without_expected": "choices_without_expected",
-        "out_of_scope_choices": "choices_without_expected",
-    }.get(outcome, "fallback")
+    name = _SCOPE_COUNT.get(outcome, "fallback")
     setattr(figures, name, getattr(figures, name) + 1)
 
 
@@ -353,7 +366,7 @@ def format_report(figures: Figures, questions: dict[int, str] | None = None) -> 
         scoped = figures.scope[scope]
         counts = "，".join(
             f"{label}{getattr(scoped, name)}（{scoped.percent(name)}%）"
-            for name, label in SCOPE_OUTCOMES.items()
+            for name, label in SCOPE_LABELS[scope].items()
         )
         lines.append(f"  {title}{scoped.total}条：{counts}")
     lines.append(f"  直接答错占全部问题：{figures.wrong_direct_percent()}%")
