@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from knowledge.laws import LAWS, LawRef, article_for_ref, last_article_number, parse_ref
+from knowledge.law_registry import LAWS, law_named
+from knowledge.laws import LawRef, find_article, last_article_number, parse_ref
 from knowledge.topics import TOPICS
 
 STATUSES = ("draft", "in_review", "published", "archived")
@@ -85,7 +86,7 @@ def entry_from_record(record: dict[str, Any], default_status: str = "draft") -> 
     law_refs = _string_list(record.get("law_refs"), "law_refs")
     for ref in law_refs:
         parsed = parse_law_ref(ref)
-        if article_for_ref(ref) is None:
+        if find_article(*parsed) is None:
             count = last_article_number(parsed.law)
             raise EntryError("law_refs", f"{ref} 不存在（《{parsed.law}》共{count}条）")
     return Entry(
@@ -112,6 +113,9 @@ def parse_law_ref(ref: str) -> LawRef:
     shape = _REF_SHAPE.match(ref.strip())
     if shape is None or shape["law"] in LAWS:
         raise EntryError("law_refs", f"格式应如“民法典第1079条”“刑法第276条之一”：{ref!r}")
+    short = law_named(shape["law"])
+    if short is not None:
+        raise EntryError("law_refs", f"{ref}：请用简称“{short}”，如“{short}第1条”")
     raise EntryError(
         "law_refs",
         f"{ref}：“{shape['law']}”不是随附的法律（简称见 knowledge/laws/index.tsv，"
