@@ -98,7 +98,9 @@ def test_long_messages_are_calibrated_on_their_own() -> None:
     long_right = [Observation(0.28, 0.1, 0.2, True, True, long=True) for _ in range(50)]
     long_outside = [Observation(0.15, 0.1, 0.1, False, False, long=True) for _ in range(50)]
     settled_wrong = Observation(0.0, 0.0, 0.0, True, False, long=True, settled=True)
-    short, long = calibrate([*short_right, *short_outside, *long_right, *long_outside, settled_wrong])
+    short, long = calibrate(
+        [*short_right, *short_outside, *long_right, *long_outside, settled_wrong]
+    )
     assert short.in_scope == 50 and long.in_scope == 51 and long.out_of_scope == 50
     assert short.out_of_scope == 50
     # The short messages' thresholds would answer none of the long ones.

@@ -9,9 +9,18 @@ from sqlite_utils import Database
 
 from knowledge.db import connect
 from knowledge.matching.clauses import SHORT_MESSAGE, asks, find_focus, split_clauses
+from knowledge.matching.evaluation import (
+    Figures,
+    evaluate,
+    read_labeled_file,
+    resolver_for,
+    select_part,
+)
 from knowledge.matching.matcher import MatchIndex
 from knowledge.store import published_entries
 from knowledge.synonyms import synonym_groups
+
+REAL_QUESTIONS = Path(__file__).parent / "eval" / "real_questions.jsonl"
 
 
 @pytest.fixture(scope="module")
@@ -147,3 +156,27 @@ def test_the_question_outweighs_a_story_about_something_else(shipped: MatchIndex
     )
     assert match.best is not None
     assert "冷静期" in match.best.question
+
+
+@pytest.fixture(scope="module")
+def real_figures(shipped: MatchIndex, seeded_database: Path) -> dict[str, Figures]:
+    """The shipped matcher on each half of the 250 real consultations."""
+    db: Database = connect(seeded_database)
+    try:
+        resolve = resolver_for(published_entries(db))
+    finally:
+        db.close()
+    questions = read_labeled_file(REAL_QUESTIONS)
+    return {
+        part: evaluate(shipped, select_part(questions, part), resolve)
+        for part in ("tuning", "held-out")
+    }
+
+
+@pytest.mark.parametrize("part", ["tuning", "held-out"])
+def test_half_the_real_questions_a_faq_should_answer_are_helped(
+    real_figures: dict[str, Figures], part: str
+) -> None:
+    faq = real_figures[part].scope["faq"]
+    assert faq.helped / faq.total >= 0.48
+    assert real_figures[part].wrong_direct_percent() <= 3.0
