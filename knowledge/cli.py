@@ -14,6 +14,7 @@ from knowledge.db import get_db
 from knowledge.entries import STATUSES, EntryError
 from knowledge.exchange import ExchangeError, export_file, import_file
 from knowledge.matching.calibration import (
+    LONG_MAX_OUT_OF_SCOPE,
     LONG_OUT_OF_SCOPE_FILE,
     OUT_OF_SCOPE_FILE,
     calibrate,
@@ -175,11 +176,18 @@ def eval_command(path: Path, show_errors: bool, as_json: bool, part: str | None)
 @click.option(
     "--max-out-of-scope", default=0.05, show_default=True, help="范围外被直接回答的比例上限。"
 )
+@click.option(
+    "--long-max-out-of-scope",
+    default=LONG_MAX_OUT_OF_SCOPE,
+    show_default=True,
+    help="范围外的长咨询被直接回答的比例上限。",
+)
 def calibrate_command(
     out_of_scope_path: Path,
     long_out_of_scope_path: Path,
     max_wrong: float,
     max_out_of_scope: float,
+    long_max_out_of_scope: float,
 ) -> None:
     """Choose band thresholds for short and for long messages from held-out alternates
     and out-of-scope questions and stories."""
@@ -190,7 +198,7 @@ def calibrate_command(
         load_out_of_scope(out_of_scope_path) + load_out_of_scope(long_out_of_scope_path),
     )
     try:
-        results = calibrate(observations, max_wrong, max_out_of_scope)
+        results = calibrate(observations, max_wrong, max_out_of_scope, long_max_out_of_scope)
     except ValueError as error:
         log.warning("calibration refused: %s", error)
         raise click.ClickException(f"没有阈值能同时满足两个上限：{error}") from None

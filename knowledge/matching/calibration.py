@@ -27,6 +27,8 @@ OUT_OF_SCOPE_FILE = Path(__file__).parent / "calibration_data" / "out_of_scope.t
 LONG_OUT_OF_SCOPE_FILE = Path(__file__).parent / "calibration_data" / "long_out_of_scope.txt"
 # Share of the long out-of-scope stories that must reach the fallback (the rest see choices).
 LONG_OUT_OF_SCOPE_FALLBACK = 0.7
+# Share of the long out-of-scope stories that may be answered directly (short ones: 5%).
+LONG_MAX_OUT_OF_SCOPE = 0.03
 
 
 @dataclass(frozen=True)
@@ -180,17 +182,19 @@ def calibrate(
     observations: Sequence[Observation],
     max_wrong: float = 0.02,
     max_out_of_scope: float = 0.05,
+    long_max_out_of_scope: float = LONG_MAX_OUT_OF_SCOPE,
 ) -> tuple[Calibration, Calibration]:
     """Thresholds for short messages and, on their own, for long ones.
 
     A long story that fits no entry is given choices more often than a short question
     (``LONG_OUT_OF_SCOPE_FALLBACK``): its question is harder to tell from one an entry
-    answers, and choices cost a resident less than a fallback when one of them fits.
+    answers, and choices cost a resident less than a fallback when one of them fits. For
+    the same reason fewer of them may be answered directly (``long_max_out_of_scope``).
     """
     short, long = by_length(observations)
     return (
         choose_thresholds(short, max_wrong, max_out_of_scope),
-        choose_thresholds(long, max_wrong, max_out_of_scope, LONG_OUT_OF_SCOPE_FALLBACK),
+        choose_thresholds(long, max_wrong, long_max_out_of_scope, LONG_OUT_OF_SCOPE_FALLBACK),
     )
 
 

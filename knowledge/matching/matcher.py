@@ -70,7 +70,7 @@ class Thresholds:
 
 #: The bands of a long message, calibrated on long held-out alternates and long stories no
 #: entry answers (``flask kb calibrate`` prints both sets).
-LONG_MESSAGE_THRESHOLDS = Thresholds(answer=0.15, lead=0.13, distinct=0.12, choices=0.225)
+LONG_MESSAGE_THRESHOLDS = Thresholds(answer=0.325, lead=0.13, distinct=0.12, choices=0.225)
 
 
 @dataclass(frozen=True)
