@@ -44,7 +44,7 @@ FUZZ_WEIGHT = 0.3  # share of rapidfuzz string similarity in a phrasing's score
 DOCUMENT_WEIGHT = 0.5  # share of how much of the message the whole entry explains
 ANSWER_PREFIX = 100  # characters of the answer that join the entry's document
 CANDIDATE_POOL = 32  # best phrasings re-scored per message
-LONG_CANDIDATE_POOL = 16  # per text of a long message: its question and the whole of it
+LONG_CANDIDATE_POOL = 8  # per text of a long message: its question and the whole of it
 QUERY_CAP = 0.5  # a long message weighs at most this many typical phrasings
 # Share of the whole story in a long message's score; the rest is its question's.
 KEY_FACTS_WEIGHT = 0.4
