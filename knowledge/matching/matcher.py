@@ -75,12 +75,14 @@ LONG_MESSAGE_THRESHOLDS = Thresholds(answer=0.325, lead=0.13, distinct=0.12, cho
 
 @dataclass(frozen=True)
 class _Pool:
-    """A prepared message, its features, each phrasing's overlap with it (None when no
-    phrasing shares a feature) and the phrasings and entries that overlap it most."""
+    """A prepared message and its features; the weight each phrasing shares with it
+    (None when none shares a feature) and the message's side of the overlap's
+    denominator; the phrasings and entries that overlap it most, best first."""
 
     query: str
     codes: np.ndarray
-    overlap: np.ndarray | None
+    shared: np.ndarray | None
+    scale: float
     rows: list[int]
     entries: list[int]
 
@@ -102,7 +104,7 @@ class Match:
     candidates: tuple[Candidate, ...]
     distinct: float = 0.0
     long: bool = False  # a long message: its question clauses were set apart
-    settled: bool = False  # a long message answered as its question or whole would be
+    settled: bool = False  # a long message answered as the whole of it would be, short
 
     @property
     def best(self) -> Candidate | None:
@@ -244,56 +246,62 @@ class MatchIndex:
             for entry_id, score in ranked
         ]
 
-    def _overlap(self, codes: np.ndarray) -> np.ndarray | None:
-        """Each phrasing's overlap with the message (see ``ALPHA``); None if none shares."""
-        hits = self.phrasings.shared_weight(codes)
-        if hits is None:
-            return None
-        shared, query_weight = hits
-        if not shared.any():
-            return None
-        return shared / (
-            self.phrasing_norm * min(query_weight, QUERY_CAP * self.typical_phrasing) ** (1 - ALPHA)
-        )
+    def _overlap(self, pool: _Pool, rows: np.ndarray) -> np.ndarray:
+        """The overlap of each of ``rows`` (phrasings) with the pool's message (``ALPHA``)."""
+        assert pool.shared is not None
+        return pool.shared[rows] / (self.phrasing_norm[rows] * pool.scale)
 
-    def _pool_rows(self, overlap: np.ndarray, size: int) -> np.ndarray:
-        """The ``size`` phrasings that overlap the message most, best first."""
-        hit_rows = np.flatnonzero(overlap > 0)
-        pool = min(len(hit_rows), size)
-        top = hit_rows[np.argpartition(-overlap[hit_rows], pool - 1)[:pool]]
-        return top[np.argsort(-overlap[top], kind="stable")]
-
-    def _best_rows(self, overlap: np.ndarray, entry_ids: Collection[int]) -> list[int]:
+    def _best_rows(self, pool: _Pool, entry_ids: Collection[int]) -> list[int]:
         """For each of ``entry_ids``, its phrasing that overlaps the message most."""
         rows = []
         for entry_id in entry_ids:
             slot = self.entry_slot[entry_id]
             first, last = int(self.slot_rows[slot]), int(self.slot_rows[slot + 1])
             if last > first:
-                rows.append(first + int(np.argmax(overlap[first:last])))
+                overlap = self._overlap(pool, np.arange(first, last))
+                rows.append(first + int(np.argmax(overlap)))
         return rows
 
     def _pool(self, query: str, size: int = CANDIDATE_POOL) -> _Pool:
         """The ``size`` phrasings a prepared ``query`` overlaps most, ready to be scored."""
         codes = self._codes(query)
-        overlap = self._overlap(codes)
-        rows = [] if overlap is None else self._pool_rows(overlap, size).tolist()
+        hits = self.phrasings.shared_weight(codes)
+        if hits is None:
+            return _Pool(query, codes, None, 1.0, [], [])
+        shared, query_weight = hits
+        pool = _Pool(
+            query,
+            codes,
+            shared,
+            min(query_weight, QUERY_CAP * self.typical_phrasing) ** (1 - ALPHA),
+            [],
+            [],
+        )
+        hit_rows = np.flatnonzero(shared > 0)
+        if len(hit_rows) == 0:
+            return replace(pool, shared=None)
+        overlap = self._overlap(pool, hit_rows)
+        count = min(len(hit_rows), size)
+        top = np.argpartition(-overlap, count - 1)[:count]
+        rows = hit_rows[top[np.argsort(-overlap[top], kind="stable")]].tolist()
         entries = list(dict.fromkeys(int(self.row_entry[row]) for row in rows))
-        return _Pool(query, codes, overlap, rows, entries)
+        return replace(pool, rows=rows, entries=entries)
 
     def _scores(self, pool: _Pool, extra: Collection[int] = ()) -> Scores:
         """Scores of the pooled entries (and of ``extra`` ones) for the pool's message,
         and for each the share of the message its document explains."""
-        query, codes, overlap = pool.query, pool.codes, pool.overlap
-        if overlap is None:
+        query, codes = pool.query, pool.codes
+        if pool.shared is None:
             return dict.fromkeys(extra, 0.0), dict.fromkeys(extra, 0.0)
         pooled = set(pool.entries)
-        rows = [*pool.rows, *self._best_rows(overlap, [e for e in extra if e not in pooled])]
+        rows = [*pool.rows, *self._best_rows(pool, [e for e in extra if e not in pooled])]
+        overlaps = self._overlap(pool, np.asarray(rows, dtype=np.int64)).tolist()
+        overlap = dict(zip(rows, overlaps, strict=True))
         best: dict[int, float] = dict.fromkeys(extra, 0.0)
         for row in rows:
             entry_id = int(self.row_entry[row])
             similarity = _string_similarity(query, self.texts[row])
-            score = (1 - FUZZ_WEIGHT) * float(overlap[row]) + FUZZ_WEIGHT * similarity
+            score = (1 - FUZZ_WEIGHT) * overlap[row] + FUZZ_WEIGHT * similarity
             if score > best.get(entry_id, -1.0):
                 best[entry_id] = score
         explained = dict.fromkeys(best, 0.0)
