@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -53,6 +54,9 @@ class Incoming:
 
     user: str
     text: str = ""
+    #: Whose namespace ``user`` lives in: "wx" (a signed webhook message's FromUserName),
+    #: "api" (the JSON API's ``user``) or "web" (the web chat's cookie).
+    channel: str = "wx"
     event: str = ""
     event_key: str = ""
     media: str = ""  # the WeChat MsgType for images, locations, links, videos …
@@ -85,11 +89,19 @@ def render_entry(entry: Entry, settings: dict[str, str]) -> str:
 class Dialogue:
     """Turns one resident message into one reply, reading and saving the resident's state."""
 
-    def __init__(self, db: Database, index: MatchIndex, state_ttl: float = 600.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        index: MatchIndex,
+        state_ttl: float = 600.0,
+        may_log_unanswered: Callable[[], bool] = lambda: True,
+    ) -> None:
         self.db = db
         self.index = index
         self.state_ttl = state_ttl
         self.settings = get_settings(db)
+        # Asked before each unanswered turn goes to the staff's queue (the daily cap).
+        self.may_log_unanswered = may_log_unanswered
 
     def respond(self, message: Incoming) -> Reply | None:
         """The reply to ``message``, or None when WeChat should just get "success"."""
@@ -219,7 +231,8 @@ class Dialogue:
             if entry is not None and entry.status == "published":
                 return self._answer(entry, best.score)
         if match.band == "choices":
-            log_unanswered(self.db, text, "choices", user, top)
+            if self.may_log_unanswered():
+                log_unanswered(self.db, text, "choices", user, top)
             choices = [{"n": n, **c} for n, c in enumerate(top, start=1)]
             for choice in choices:
                 choice.pop("score")
@@ -232,6 +245,7 @@ class Dialogue:
                 choices=choices,
             )
             return reply, {**carried, "choices": [c["entry_id"] for c in choices]}
-        log_unanswered(self.db, text, "fallback", user, top)
+        if self.may_log_unanswered():
+            log_unanswered(self.db, text, "fallback", user, top)
         score = best.score if best else None
         return Reply("fallback", texts.fallback_text(self.settings), score=score), carried

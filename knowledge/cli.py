@@ -39,6 +39,7 @@ from knowledge.synonyms import (
     synonym_groups_with_ids,
 )
 from knowledge.unanswered import export_unanswered, unanswered_table
+from knowledge.users_cli import users
 
 log = logging.getLogger(__name__)
 kb = AppGroup("kb", help="知识库：导入、导出、评测。")
@@ -232,10 +233,11 @@ def synonyms_list_command() -> None:
 
 @synonyms_group.command("add")
 @click.argument("words", nargs=-1, required=True)
-def synonyms_add_command(words: tuple[str, ...]) -> None:
+@click.option("--by", default="cli", show_default=True, help="记在操作记录里的操作人。")
+def synonyms_add_command(words: tuple[str, ...], by: str) -> None:
     """Add a group: the first word is the one the others are folded into."""
     try:
-        group_id = add_synonym_group(get_db(), list(words))
+        group_id = add_synonym_group(get_db(), list(words), by=by)
     except ValueError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"已添加同义词组 {group_id}：{' / '.join(words)}")
@@ -243,13 +245,15 @@ def synonyms_add_command(words: tuple[str, ...]) -> None:
 
 @synonyms_group.command("delete")
 @click.argument("group_id", type=int)
-def synonyms_delete_command(group_id: int) -> None:
+@click.option("--by", default="cli", show_default=True, help="记在操作记录里的操作人。")
+def synonyms_delete_command(group_id: int, by: str) -> None:
     """Delete a group by its id (see ``kb synonyms list``)."""
-    if not delete_synonym_group(get_db(), group_id):
+    if not delete_synonym_group(get_db(), group_id, by=by):
         raise click.ClickException(f"没有编号为 {group_id} 的同义词组")
     click.echo(f"已删除同义词组 {group_id}")
 
 
 def init_app(app: Flask) -> None:
-    """Register the ``kb`` command group."""
+    """Register the ``kb`` and ``users`` command groups."""
     app.cli.add_command(kb)
+    app.cli.add_command(users)

@@ -11,6 +11,8 @@ from knowledge.laws import LawRef, find_article, last_article_number, parse_ref
 from knowledge.topics import TOPICS
 
 STATUSES = ("draft", "in_review", "published", "archived")
+#: The statuses as staff read them.
+STATUS_NAMES = {"draft": "草稿", "in_review": "待审核", "published": "已发布", "archived": "已归档"}
 _REF_SHAPE = re.compile(r"^(?P<law>.+?)第\d+条(?:之[一二三四五六七八九十]+)?$")
 MAX_QUESTION_CHARS = 200
 MAX_ANSWER_CHARS = 3000

@@ -100,3 +100,16 @@ def create_users_and_audit(db: Database) -> None:
             f"CREATE TRIGGER audit_log_no_{event.lower()} BEFORE {event} ON audit_log "
             f"BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
         )
+
+
+@migrations()
+def create_signin_attempts(db: Database) -> None:
+    """Staff sign-in attempts, so every worker counts the same failures (see signin_attempts)."""
+    db["signin_attempts"].create(
+        {"id": int, "account": str, "address": str, "at": float, "succeeded": int},
+        pk="id",
+        not_null={"account", "address", "at", "succeeded"},
+    )
+    db["signin_attempts"].create_index(["account", "address", "at"])
+    db["signin_attempts"].create_index(["address", "at"])
+    db["signin_attempts"].create_index(["account", "at"])
