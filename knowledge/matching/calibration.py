@@ -29,6 +29,10 @@ LONG_OUT_OF_SCOPE_FILE = Path(__file__).parent / "calibration_data" / "long_out_
 LONG_OUT_OF_SCOPE_FALLBACK = 0.7
 # Share of the long out-of-scope stories that may be answered directly (short ones: 5%).
 LONG_MAX_OUT_OF_SCOPE = 0.03
+# A long message is answered directly only when its best entry explains at least this
+# much more of it than the runner-up: a lead in score alone is not enough, because a
+# long story shares some words with many entries.
+LONG_MIN_DISTINCT = 0.1
 
 
 @dataclass(frozen=True)
@@ -125,8 +129,10 @@ def choose_thresholds(
     max_wrong: float = 0.02,
     max_out_of_scope: float = 0.05,
     out_of_scope_fallback: float = 0.8,
+    min_distinct: float = 0.0,
 ) -> Calibration:
-    """The thresholds with the most direct correct answers within both caps.
+    """The thresholds with the most direct correct answers within both caps, answering
+    only when the best entry explains at least ``min_distinct`` more than the runner-up.
 
     The choices threshold is then the lowest that still sends ``out_of_scope_fallback``
     of the out-of-scope questions to the fallback (the rest see numbered choices).
@@ -134,7 +140,7 @@ def choose_thresholds(
     table = _Table(observations)
     best: tuple[float, Thresholds] | None = None
     for answer, lead, distinct in itertools.product(
-        np.arange(0.15, 0.5, 0.025), np.arange(0.0, 0.3, 0.01), np.arange(0.0, 0.3, 0.02)
+        np.arange(0.15, 0.5, 0.025), np.arange(0.0, 0.3, 0.01), np.arange(min_distinct, 0.3, 0.02)
     ):
         thresholds = Thresholds(
             answer=round(float(answer), 3),
@@ -194,7 +200,9 @@ def calibrate(
     short, long = by_length(observations)
     return (
         choose_thresholds(short, max_wrong, max_out_of_scope),
-        choose_thresholds(long, max_wrong, long_max_out_of_scope, LONG_OUT_OF_SCOPE_FALLBACK),
+        choose_thresholds(
+            long, max_wrong, long_max_out_of_scope, LONG_OUT_OF_SCOPE_FALLBACK, LONG_MIN_DISTINCT
+        ),
     )
 
 
