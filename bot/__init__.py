@@ -16,6 +16,7 @@ from knowledge import db
 from knowledge import schema as knowledge_schema
 from knowledge.matching.live_index import current_index
 from knowledge.seed import seed_if_empty
+from knowledge.turns import purge_old_texts, retention_days
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -39,6 +40,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     def prepare(database: Database) -> None:
         if app.config["SEED_ON_START"]:
             seed_if_empty(database)
+        purged = purge_old_texts(database, retention_days(app.config))
+        if purged:
+            logging.getLogger(__name__).info(
+                "%d resident texts past their retention removed", purged
+            )
         # Build the matcher index now, so the first resident does not wait for it.
         current_index(database, str(app.config["DATABASE"]))
 
@@ -48,15 +54,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app, [knowledge_schema.migrations, bot_schema.migrations], on_ready=prepare)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
-    from bot import api, chat, errors, webhook
+    from bot import api, chat, errors, feedback, residents_cli, webhook
     from knowledge import cli, staff
 
     errors.init_app(app)
     app.register_blueprint(webhook.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(chat.bp)
+    app.register_blueprint(feedback.bp)
     app.register_blueprint(staff.bp)
     cli.init_app(app)
+    residents_cli.init_app(app)
     return app
 
 

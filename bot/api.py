@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import asdict
 
 from flask import Blueprint, abort, jsonify, request
@@ -16,6 +17,8 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 log = logging.getLogger(__name__)
 MAX_TEXT_CHARS = 2000
 MAX_USER_CHARS = 128
+#: The id the web chat (bot/static/chat.js) makes up for each browser.
+WEB_CHAT_USER = re.compile(r"web-[0-9a-f]{24}")
 
 
 def well_formed(text: str) -> str:
@@ -43,7 +46,8 @@ def ask() -> Response:
     user = payload.get("user") or f"api:{request.remote_addr}"
     if not isinstance(user, str) or len(user) > MAX_USER_CHARS:
         abort(400, description="user 应为不超过128个字符的文字")
-    reply = respond(Incoming(user=well_formed(user), text=well_formed(text)))
+    channel = "web" if WEB_CHAT_USER.fullmatch(user) else "api"
+    reply = respond(Incoming(user=well_formed(user), text=well_formed(text), channel=channel))
     assert reply is not None  # text always gets a reply
     body = asdict(reply)
     return jsonify(

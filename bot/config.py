@@ -15,6 +15,13 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "DATABASE_BUSY_TIMEOUT": 5.0,
         # Signs staff sessions; set a long random value in production.
         "SECRET_KEY": "dev-only-change-me",
+        # Key of the HMAC residents are stored under (knowledge.residents); "" uses SECRET_KEY.
+        # Changing it makes every resident a stranger: their old turns can no longer be
+        # found by `flask residents export/forget`.
+        "RESIDENT_HASH_KEY": "",
+        # Days residents' message texts are kept in the record of turns; then only the
+        # counts stay (`flask residents purge`, run at start and daily by the scheduler).
+        "RESIDENT_TEXT_RETENTION_DAYS": 180,
         # The one password staff sign in with at /staff/; "" keeps the staff pages switched off
         # (so does the SECRET_KEY above left at its default).
         "STAFF_PASSWORD": "",
