@@ -98,6 +98,8 @@ def _group(turns: list[dict[str, Any]]) -> UnansweredGroup:
 def unanswered_groups(db: Database, limit: int = GROUPED_TURNS) -> list[UnansweredGroup]:
     """The open unanswered questions grouped by similar text, most asked first."""
     turns = _open_turns(db, limit)
+    if not turns:
+        return []
     keys = [
         key or turn["text"]
         for key, turn in zip(clean_texts([t["text"] for t in turns]), turns, strict=True)
