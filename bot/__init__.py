@@ -54,15 +54,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app, [knowledge_schema.migrations, bot_schema.migrations], on_ready=prepare)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
+    import console
     from bot import api, chat, errors, feedback, residents_cli, webhook
-    from knowledge import cli, staff
+    from knowledge import cli
 
     errors.init_app(app)
     app.register_blueprint(webhook.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(chat.bp)
     app.register_blueprint(feedback.bp)
-    app.register_blueprint(staff.bp)
+    console.init_app(app)
     cli.init_app(app)
     residents_cli.init_app(app)
     return app

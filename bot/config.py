@@ -13,7 +13,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "DATABASE": os.path.join(instance_path, "pufa.sqlite3"),
         # Seconds a request waits for another writer before giving up.
         "DATABASE_BUSY_TIMEOUT": 5.0,
-        # Signs staff sessions; set a long random value in production.
+        # Signs staff sessions; set a long random value in production. While it is this
+        # public default the staff console at /admin stays off.
         "SECRET_KEY": "dev-only-change-me",
         # Key of the HMAC residents are stored under (knowledge.residents); "" uses SECRET_KEY.
         # Changing it makes every resident a stranger: their old turns can no longer be
@@ -22,9 +23,6 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # Days residents' message texts are kept in the record of turns; then only the
         # counts stay (`flask residents purge`, run at start and daily by the scheduler).
         "RESIDENT_TEXT_RETENTION_DAYS": 180,
-        # The one password staff sign in with at /staff/; "" keeps the staff pages switched off
-        # (so does the SECRET_KEY above left at its default).
-        "STAFF_PASSWORD": "",
         # WeChat Official Account link (公众号后台 → 设置与开发 → 基本配置).
         "WECHAT_TOKEN": "pufa-dev-token",
         "WECHAT_APP_ID": "",

@@ -35,6 +35,7 @@ from knowledge.synonyms import (
     synonym_groups_with_ids,
 )
 from knowledge.unanswered import export_unanswered, unanswered_table
+from knowledge.users_cli import users
 
 log = logging.getLogger(__name__)
 kb = AppGroup("kb", help="知识库：导入、导出、评测。")
@@ -210,5 +211,6 @@ def synonyms_delete_command(group_id: int) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Register the ``kb`` command group."""
+    """Register the ``kb`` and ``users`` command groups."""
     app.cli.add_command(kb)
+    app.cli.add_command(users)

@@ -10,6 +10,8 @@ from knowledge.laws import article_for_ref, law_articles
 from knowledge.topics import TOPICS
 
 STATUSES = ("draft", "in_review", "published", "archived")
+#: The statuses as staff read them.
+STATUS_NAMES = {"draft": "草稿", "in_review": "待审核", "published": "已发布", "archived": "已归档"}
 LAW_REF = re.compile(
     r"^(?P<law>民法典|反电信网络诈骗法|反有组织犯罪法|国家安全法)第(?P<article>\d+)条$"
 )

@@ -103,6 +103,19 @@ def create_users_and_audit(db: Database) -> None:
 
 
 @migrations()
+def create_signin_attempts(db: Database) -> None:
+    """Staff sign-in attempts, so every worker counts the same failures (see signin_attempts)."""
+    db["signin_attempts"].create(
+        {"id": int, "account": str, "address": str, "at": float, "succeeded": int},
+        pk="id",
+        not_null={"account", "address", "at", "succeeded"},
+    )
+    db["signin_attempts"].create_index(["account", "address", "at"])
+    db["signin_attempts"].create_index(["address", "at"])
+    db["signin_attempts"].create_index(["account", "at"])
+
+
+@migrations()
 def create_turns(db: Database) -> None:
     """The record of every turn residents have with Pufa, replacing the ``unanswered`` log.
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,9 @@ from sqlite_utils import Database
 
 from bot import create_app
 from knowledge.db import connect
+from knowledge.users import User, create_user
 from tests.browser_support import CHROMIUM_ARGS, chromium_path
+from tests.console_support import ACCOUNT_OF_ROLE, ACCOUNT_PASSWORD, sign_in
 from tests.webhook_support import WeChatSender, sender_for, warm_matcher
 
 TEST_CONFIG = {
@@ -69,6 +71,46 @@ def db(database_path: Path, app: Flask) -> Iterator[Database]:
     database = connect(database_path)
     yield database
     database.close()
+
+
+@pytest.fixture
+def staff_accounts(db: Database) -> dict[str, User]:
+    """One console account per role (role → account), all with ``ACCOUNT_PASSWORD``."""
+    return {
+        role: create_user(db, name, role, ACCOUNT_PASSWORD, by="setup")
+        for role, name in ACCOUNT_OF_ROLE.items()
+    }
+
+
+@pytest.fixture
+def signed_in(app: Flask, staff_accounts: dict[str, User]) -> Callable[[str], FlaskClient]:
+    """Makes a new test client signed in to the console as the account of a role."""
+
+    def client_for(role: str) -> FlaskClient:
+        client = app.test_client()
+        response = sign_in(client, staff_accounts[role].name)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return client
+
+    return client_for
+
+
+@pytest.fixture
+def editor(signed_in: Callable[[str], FlaskClient]) -> FlaskClient:
+    """A client signed in as an editor."""
+    return signed_in("editor")
+
+
+@pytest.fixture
+def reviewer(signed_in: Callable[[str], FlaskClient]) -> FlaskClient:
+    """A client signed in as a reviewer."""
+    return signed_in("reviewer")
+
+
+@pytest.fixture
+def admin(signed_in: Callable[[str], FlaskClient]) -> FlaskClient:
+    """A client signed in as an admin."""
+    return signed_in("admin")
 
 
 @pytest.fixture

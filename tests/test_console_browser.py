@@ -1,10 +1,9 @@
-"""The staff pages in real headless Chromium, against the app on a real HTTP server on loopback."""
+"""The console pages in real headless Chromium, against the app on a real HTTP server on loopback."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -15,24 +14,20 @@ from playwright.sync_api import (
     expect,
 )
 
-from bot import create_app
-from tests.browser_support import DESKTOP, PHONE, SCREENSHOTS, served, watch_page
-from tests.conftest import TEST_CONFIG
+from knowledge.users import User
+from tests.browser_support import DESKTOP, SCREENSHOTS, served, watch_page
+from tests.console_support import ACCOUNT_PASSWORD
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "清河-staff-2025"
+#: The phone size the console is checked at (a common large phone).
+PHONE = {"width": 390, "height": 844}
 OUT_OF_SCOPE = "今天天气怎么样"
+EDITOR = "编辑小王"
 
 
 @pytest.fixture
-def app(database_path: Path) -> Flask:
-    """The app with the staff pages switched on."""
-    return create_app({**TEST_CONFIG, "DATABASE": str(database_path), "STAFF_PASSWORD": PASSWORD})
-
-
-@pytest.fixture
-def base_url(app: Flask) -> Iterator[str]:
+def base_url(app: Flask, staff_accounts: dict[str, User]) -> Iterator[str]:
     """The app served over HTTP on a free loopback port, in a background thread."""
     with served(app) as http:
         yield f"http://127.0.0.1:{http.server_port}"
@@ -71,12 +66,13 @@ def open_tab(browser: Browser, base_url: str) -> Iterator[Opener]:
         context.close()
 
 
-def sign_in(page: Page, base_url: str, path: str = "/staff/") -> None:
-    """Open ``path``, get sent to the sign-in form, and sign in through it."""
+def sign_in(page: Page, base_url: str, path: str = "/admin/", name: str = EDITOR) -> None:
+    """Open ``path``, get sent to the sign-in form, and sign in through it as ``name``."""
     page.goto(base_url + path)
-    expect(page).to_have_url(f"{base_url}/staff/login?next={path}")
+    expect(page).to_have_url(f"{base_url}/admin/login?next={path}")
     expect(page.locator("h1")).to_have_text("员工登录")
-    page.locator("#password").fill(PASSWORD)
+    page.locator("#name").fill(name)
+    page.locator("#password").fill(ACCOUNT_PASSWORD)
     page.locator("button[type=submit]", has_text="登录").click()
     expect(page).to_have_url(base_url + path)
 
@@ -93,10 +89,11 @@ def test_sign_in_see_the_dashboard_and_what_pufa_could_not_answer(
     page = tab.page
     asked = page.request.post(f"{base_url}/api/ask", data={"text": OUT_OF_SCOPE, "user": "b1"})
     label = {"fallback": "没答上", "choices": "给了选项"}[asked.json()["kind"]]
-    page.goto(f"{base_url}/staff/login")
-    page.locator("#password").fill("wrong")
+    page.goto(f"{base_url}/admin/login")
+    page.locator("#name").fill(EDITOR)
+    page.locator("#password").fill("wrong password")
     page.locator("button[type=submit]", has_text="登录").click()
-    expect(page.locator(".error")).to_have_text("密码不正确")
+    expect(page.locator(".error")).to_have_text("用户名或密码不正确（或账号已停用）")
     # The browser reports the 401 in its console; that one is expected.
     assert len(tab.problems) == 1 and "401" in tab.problems[0]
     tab.problems.clear()
@@ -105,13 +102,13 @@ def test_sign_in_see_the_dashboard_and_what_pufa_could_not_answer(
     expect(page.locator('strong[data-status="published"]')).not_to_have_text("0")
     expect(page.locator(".question .asked").first).to_have_text(OUT_OF_SCOPE)
     page.locator(".nav a", has_text="没答上的问题").click()
-    expect(page).to_have_url(f"{base_url}/staff/unanswered")
+    expect(page).to_have_url(f"{base_url}/admin/unanswered")
     first = page.locator(".question").first
     expect(first.locator(".asked")).to_have_text(OUT_OF_SCOPE)
     expect(first.locator(".kind")).to_have_text(label)
     expect(page.locator('.nav a[aria-current="page"]')).to_have_text("没答上的问题")
     page.locator(".logout button").click()
-    expect(page).to_have_url(f"{base_url}/staff/login")
+    expect(page).to_have_url(f"{base_url}/admin/login")
     expect(page.locator(".flash")).to_have_text("您已退出登录")
     assert tab.problems == []
 
@@ -119,10 +116,10 @@ def test_sign_in_see_the_dashboard_and_what_pufa_could_not_answer(
 def test_filters_and_an_entry_page_work_from_the_forms(open_tab: Opener, base_url: str) -> None:
     tab = open_tab(DESKTOP)
     page = tab.page
-    sign_in(page, base_url, "/staff/entries")
+    sign_in(page, base_url, "/admin/entries")
     page.locator("select[name=topic]").select_option("antifraud")
     page.locator("button", has_text="筛选").click()
-    expect(page).to_have_url(f"{base_url}/staff/entries?status=&topic=antifraud")
+    expect(page).to_have_url(f"{base_url}/admin/entries?status=&topic=antifraud")
     topics = page.locator(".entries td[data-label=主题]")
     expect(topics.first).to_have_text("防范诈骗")
     assert set(topics.all_inner_texts()) == {"防范诈骗"}
@@ -135,7 +132,7 @@ def test_filters_and_an_entry_page_work_from_the_forms(open_tab: Opener, base_ur
 
 
 @pytest.mark.parametrize(("viewport", "name"), [(PHONE, "phone"), (DESKTOP, "desktop")])
-def test_staff_pages_fit_a_phone_and_a_desktop(
+def test_console_pages_fit_a_phone_and_a_desktop(
     open_tab: Opener, base_url: str, viewport: dict[str, int], name: str
 ) -> None:
     tab = open_tab(viewport)
@@ -144,17 +141,17 @@ def test_staff_pages_fit_a_phone_and_a_desktop(
     page.request.post(
         f"{base_url}/api/ask", data={"text": "https://example.org/" + "a" * 300, "user": "b2"}
     )
-    page.goto(f"{base_url}/staff/login")
-    page.screenshot(path=str(SCREENSHOTS / f"pufa-staff-login-{name}.png"))
+    page.goto(f"{base_url}/admin/login")
+    page.screenshot(path=str(SCREENSHOTS / f"pufa-console-login-{name}.png"))
     assert fits(page, viewport)
     sign_in(page, base_url)
     for path, shot, whole in [
-        ("/staff/", "dashboard", True),
-        ("/staff/unanswered", "unanswered", True),
-        ("/staff/entries", "entries", False),  # all 170 entries: the first screen is enough
-        ("/staff/entries/1", "entry", True),
+        ("/admin/", "dashboard", True),
+        ("/admin/unanswered", "unanswered", True),
+        ("/admin/entries", "entries", False),  # all 170 entries: the first screen is enough
+        ("/admin/entries/1", "entry", True),
     ]:
         page.goto(base_url + path)
-        page.screenshot(path=str(SCREENSHOTS / f"pufa-staff-{shot}-{name}.png"), full_page=whole)
+        page.screenshot(path=str(SCREENSHOTS / f"pufa-console-{shot}-{name}.png"), full_page=whole)
         assert fits(page, viewport), path
     assert tab.problems == []
