@@ -19,10 +19,11 @@ from sqlite_utils import Database
 from bot import texts
 from bot.conversation import load_state, save_state
 from bot.paging import paginate
-from knowledge.entries import Entry, parse_law_ref
+from knowledge.entries import Entry
 from knowledge.laws import answer_article_ask, article_for_ref, format_articles
 from knowledge.matching.matcher import MatchIndex
-from knowledge.settings import get_settings, render_placeholders
+from knowledge.preview import render_entry
+from knowledge.settings import get_settings
 from knowledge.store import entries_by_topic, get_entry
 from knowledge.topics import TOPICS, topic_by_name_or_key, topic_name
 
@@ -76,22 +77,6 @@ class Reply:
 
 def _compact(text: str) -> str:
     return _NOISE.sub("", unicodedata.normalize("NFKC", text).lower())
-
-
-def _cite(law_refs: list[str]) -> str:
-    by_law: dict[str, list[str]] = {}
-    for ref in law_refs:
-        law, number = parse_law_ref(ref)
-        by_law.setdefault(law, []).append(f"第{number}条")
-    return "；".join(f"《{law}》{'、'.join(numbers)}" for law, numbers in by_law.items())
-
-
-def render_entry(entry: Entry, settings: dict[str, str]) -> str:
-    """An entry's answer as residents read it: placeholders filled, the law cited."""
-    text = render_placeholders(entry.answer, settings).strip()
-    if entry.law_refs:
-        text += f"\n\n法律依据：{_cite(entry.law_refs)}\n（回复“原文”查看法条原文）"
-    return text
 
 
 class Dialogue:

@@ -12,6 +12,7 @@ from flask.cli import AppGroup
 
 from knowledge.db import get_db
 from knowledge.entries import STATUSES, EntryError
+from knowledge.entry_checks import SEVERITY_NAMES, check_entry
 from knowledge.exchange import ExchangeError, export_file, import_file
 from knowledge.matching.calibration import (
     OUT_OF_SCOPE_FILE,
@@ -27,6 +28,8 @@ from knowledge.matching.evaluation import (
     resolver_for,
 )
 from knowledge.matching.live_index import current_index
+from knowledge.matching.matcher import MatchIndex
+from knowledge.review import ReviewError, approve_draft, get_draft, return_draft, submit_draft
 from knowledge.store import count_entries, get_entry, published_entries, set_status
 from knowledge.synonyms import (
     add_synonym_group,
@@ -34,7 +37,9 @@ from knowledge.synonyms import (
     synonym_groups,
     synonym_groups_with_ids,
 )
+from knowledge.topic_store import TopicError, add_topic, known_topics
 from knowledge.unanswered import export_unanswered, unanswered_table
+from knowledge.users import User, get_user
 from knowledge.users_cli import users
 
 log = logging.getLogger(__name__)
@@ -208,6 +213,102 @@ def synonyms_delete_command(group_id: int) -> None:
     if not delete_synonym_group(get_db(), group_id):
         raise click.ClickException(f"没有编号为 {group_id} 的同义词组")
     click.echo(f"已删除同义词组 {group_id}")
+
+
+def _account(name: str) -> User:
+    """The staff account a ``--by`` option names; a clear error if there is none."""
+    user = get_user(get_db(), name)
+    if user is None:
+        raise click.ClickException(f"没有名为“{name}”的账号（flask users list 列出全部账号）")
+    return user
+
+
+def _live_index() -> MatchIndex:
+    return current_index(get_db(), str(current_app.config["DATABASE"]))
+
+
+def _refused(action: str, entry_id: int, error: ReviewError) -> click.ClickException:
+    log.warning("entry %d: %s refused: %s", entry_id, action, error)
+    return click.ClickException(str(error))
+
+
+@kb.command("check")
+@click.argument("entry_id", type=int)
+def check_command(entry_id: int) -> None:
+    """Run the checks on an entry's draft (or the entry itself) and list the findings."""
+    db = get_db()
+    entry = get_entry(db, entry_id)
+    if entry is None:
+        raise click.ClickException(f"没有编号为 {entry_id} 的条目")
+    draft = get_draft(db, entry_id)
+    report = check_entry(db, draft.entry if draft else entry, _live_index())
+    for finding in report.findings:
+        if finding.severity != "info":
+            click.echo(f"{SEVERITY_NAMES[finding.severity]}  {finding.message}")
+    click.echo(f"{len(report.errors)}处错误；检查用时{report.seconds:.2f}秒")
+
+
+@kb.command("submit")
+@click.argument("entry_id", type=int)
+@click.option("--by", required=True, help="提交人的账号名（编辑）。")
+def submit_command(entry_id: int, by: str) -> None:
+    """Send an entry's draft to review (after the checks pass)."""
+    try:
+        draft = submit_draft(get_db(), _account(by), entry_id, _live_index())
+    except ReviewError as error:
+        raise _refused("submit", entry_id, error) from None
+    click.echo(f"条目 {entry_id}「{draft.entry.question}」已提交审核")
+
+
+@kb.command("approve")
+@click.argument("entry_id", type=int)
+@click.option("--by", required=True, help="审核人的账号名；不能是这一版的编写人或提交人。")
+def approve_command(entry_id: int, by: str) -> None:
+    """Approve an entry's draft in review: it is published and answers residents."""
+    try:
+        entry = approve_draft(get_db(), _account(by), entry_id)
+    except ReviewError as error:
+        raise _refused("approve", entry_id, error) from None
+    log.info("entry %d: approved by %s as version %d", entry_id, by, entry.version)
+    click.echo(f"条目 {entry_id}「{entry.question}」已审核通过并发布（第{entry.version}版）")
+
+
+@kb.command("return")
+@click.argument("entry_id", type=int)
+@click.option("--by", required=True, help="审核人的账号名。")
+@click.option("--comment", required=True, help="退回的原因，编辑会看到。")
+def return_command(entry_id: int, by: str, comment: str) -> None:
+    """Return an entry's draft in review to its authors with a comment."""
+    try:
+        draft = return_draft(get_db(), _account(by), entry_id, comment)
+    except ReviewError as error:
+        raise _refused("return", entry_id, error) from None
+    click.echo(f"条目 {entry_id}「{draft.entry.question}」已退回：{comment}")
+
+
+@kb.group("topics")
+def topics_group() -> None:
+    """主题：列出、添加（菜单仍是随软件发布的八个主题）。"""
+
+
+@topics_group.command("list")
+def topics_list_command() -> None:
+    """List every topic: key and name."""
+    for key, name in known_topics(get_db()).items():
+        click.echo(f"{key}\t{name}")
+
+
+@topics_group.command("add")
+@click.argument("key")
+@click.argument("name")
+@click.option("--by", default="命令行", show_default=True, help="记在审计日志里的操作人。")
+def topics_add_command(key: str, name: str, by: str) -> None:
+    """Add a topic KEY (lower-case letters, e.g. labor) shown to staff and residents as NAME."""
+    try:
+        add_topic(get_db(), key, name, by)
+    except TopicError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"已添加主题 {key}：{name}")
 
 
 def init_app(app: Flask) -> None:

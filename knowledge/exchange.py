@@ -27,7 +27,9 @@ from sqlite_utils import Database
 from knowledge.db import write
 from knowledge.entries import Entry, EntryError, entry_from_record
 from knowledge.matching.normalize import clean_text
+from knowledge.spreadsheet import cell_from_spreadsheet, spreadsheet_row
 from knowledge.store import add_entries, list_entries, update_entry
+from knowledge.topic_store import known_topics
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +122,13 @@ def _parse_csv(text: str) -> list[dict[str, Any]]:
             continue  # Excel leaves rows of empty cells behind.
         if len(row) > len(header):
             raise ExchangeError(f"CSV 第{number}行的单元格比表头多（表头{len(header)}列）")
-        records.append({name: cell for name, cell in zip(header, row, strict=False) if name})
+        records.append(
+            {
+                name: cell_from_spreadsheet(cell)
+                for name, cell in zip(header, row, strict=False)
+                if name
+            }
+        )
     return records
 
 
@@ -193,6 +201,7 @@ def _plan_import(db: Database, records: list[Any]) -> _Plan:
     existing: dict[str, Entry] = {}
     for current in list_entries(db):
         existing.setdefault(clean_text(current.question), current)
+    topics = known_topics(db)
     problems: list[RecordProblem] = []
     seen: dict[str, int] = {}
     plan = _Plan([], [], 0)
@@ -211,7 +220,7 @@ def _plan_import(db: Database, records: list[Any]) -> _Plan:
             )
             continue
         try:
-            entry = entry_from_record(record, default_status=DEFAULT_IMPORT_STATUS)
+            entry = entry_from_record(record, DEFAULT_IMPORT_STATUS, topics)
         except EntryError as error:
             problems.append(RecordProblem(position, question, error.field, error.message))
             continue
@@ -293,7 +302,12 @@ def format_records(records: list[dict[str, Any]], fmt: str) -> str:
     writer.writerow(FIELDS)
     for record in records:
         writer.writerow(
-            ["\n".join(record[name]) if name in _LIST_FIELDS else record[name] for name in FIELDS]
+            spreadsheet_row(
+                [
+                    "\n".join(record[name]) if name in _LIST_FIELDS else record[name]
+                    for name in FIELDS
+                ]
+            )
         )
     return out.getvalue()
 

@@ -116,6 +116,63 @@ def create_signin_attempts(db: Database) -> None:
 
 
 @migrations()
+def create_drafts_and_topics(db: Database) -> None:
+    """Pending drafts beside the published version, and the topics as data.
+
+    An entry's row in ``entries`` is what residents get (while published); a change in
+    the works — a new entry, or an edit of a published one — waits in ``entry_drafts``
+    (at most one per entry) until a reviewer approves it into the entry as a new version.
+    """
+    db["entry_drafts"].create(
+        {
+            "entry_id": int,
+            "topic": str,
+            "question": str,
+            "alternates": str,
+            "answer": str,
+            "law_refs": str,
+            "keywords": str,
+            "state": str,
+            "base_version": int,
+            "revision": int,
+            "authors": str,
+            "updated_by": str,
+            "updated_at": str,
+            "submitted_by": str,
+            "submitted_at": str,
+            "returned_by": str,
+            "returned_at": str,
+            "return_comment": str,
+        },
+        pk="entry_id",
+        foreign_keys=[("entry_id", "entries", "id")],
+        not_null={"topic", "question", "answer", "state", "revision"},
+    )
+    db["entry_drafts"].create_index(["state"])
+    db["topics"].create(
+        {"key": str, "name": str, "position": int, "created_by": str, "created_at": str},
+        pk="key",
+        not_null={"name", "position"},
+    )
+    db["topics"].create_index(["name"], unique=True)
+    # The shipped eight, in menu order, written out so the migration stays as shipped.
+    shipped = {
+        "marriage": "婚姻家庭",
+        "inheritance": "继承遗嘱",
+        "contract": "借贷合同",
+        "property": "房产邻里",
+        "tort": "侵权人格",
+        "antifraud": "防范诈骗",
+        "nocert": "无证明办事",
+        "services": "法律服务",
+    }
+    db["topics"].insert_all(
+        {"key": key, "name": name, "position": position, "created_by": "系统（随软件发布）"}
+        for position, (key, name) in enumerate(shipped.items(), start=1)
+    )
+
+
+@migrations()
 def create_turns(db: Database) -> None:
     """The record of every turn residents have with Pufa, replacing the ``unanswered`` log.
 

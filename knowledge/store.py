@@ -126,7 +126,8 @@ def update_entry(
         if expected_version is not None and current.version != expected_version:
             raise StaleEntryError(f"entry {entry_id} is at version {current.version}")
         record = {**asdict(current), **changes}
-        updated = entry_from_record(record, default_status=current.status)
+        topics = {row["key"]: row["name"] for row in db.query("SELECT key, name FROM topics")}
+        updated = entry_from_record(record, default_status=current.status, topics=topics)
         columns = _columns(updated)
         version = current.version + 1
         at = now()

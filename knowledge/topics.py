@@ -1,4 +1,7 @@
-"""The topics residents can browse, with the menu names shown to them."""
+"""The topics residents can browse: the shipped eight, which stay the menu.
+
+Topics staff add live in the ``topics`` table beside these (:mod:`knowledge.topic_store`).
+"""
 
 from __future__ import annotations
 
@@ -15,13 +18,13 @@ TOPICS: dict[str, str] = {
 }
 
 
-def topic_name(key: str) -> str:
-    """The resident-facing name of a topic key (the key itself if unknown)."""
-    return TOPICS.get(key, key)
+def topic_name(key: str, topics: dict[str, str] | None = None) -> str:
+    """The resident-facing name of a topic key, from ``topics`` or the shipped eight."""
+    return (TOPICS if topics is None else topics).get(key, key)
 
 
 def topic_by_name_or_key(text: str) -> str | None:
-    """The topic key that ``text`` names exactly, as key or as menu name, or None."""
+    """The menu topic key that ``text`` names exactly, as key or as menu name, or None."""
     text = text.strip()
     if text in TOPICS:
         return text

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from knowledge.spreadsheet import spreadsheet_row
 from knowledge.store import local_time
 
 #: Which turns are in the queue: choices or fallbacks whose text is still held and that
@@ -60,13 +61,15 @@ def unanswered_table(db: Database, limit: int) -> list[list[str]]:
 def unanswered_csv(db: Database, limit: int) -> tuple[str, int]:
     """The latest ``limit`` unanswered questions as CSV text with a header, and how many.
 
-    Encode it as ``utf-8-sig``: Excel only reads a CSV as UTF-8 when it starts with a BOM.
+    Cells a spreadsheet would run as a formula are kept as text
+    (:mod:`knowledge.spreadsheet`). Encode it as ``utf-8-sig``: Excel only reads a CSV as
+    UTF-8 when it starts with a BOM.
     """
     rows = unanswered_table(db, limit)
     out = io.StringIO(newline="")
     writer = csv.writer(out)
     writer.writerow(CSV_HEADER)
-    writer.writerows(rows)
+    writer.writerows(spreadsheet_row(row) for row in rows)
     return out.getvalue(), len(rows)
 
 

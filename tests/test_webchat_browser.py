@@ -18,8 +18,8 @@ from playwright.sync_api import (
 from sqlite_utils import Database
 from werkzeug.serving import BaseWSGIServer
 
-from bot.dialogue import render_entry
 from knowledge.entries import Entry
+from knowledge.preview import render_entry
 from knowledge.settings import get_settings, set_setting
 from knowledge.store import create_entry, entries_by_topic
 from tests.browser_support import DESKTOP, PHONE, SCREENSHOTS, served, watch_page

@@ -1,0 +1,282 @@
+"""The checks an entry passes before it goes to review, shown to the editor and the reviewer.
+
+Each check returns findings with a severity: an **error** stops the entry from being
+submitted (a wrong citation, a phone number typed into the answer, a reply too long to
+send); a **warning** is for the people to weigh (a phrasing that another entry would
+answer, or that this entry would take from another); **info** is what the reviewer reads
+beside the answer (the text of every cited article).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, replace
+from typing import Literal
+
+import numpy as np
+from sqlite_utils import Database
+
+from knowledge.entries import Entry
+from knowledge.laws import LAW_NAMES, article_for_ref
+from knowledge.matching.features import feature_codes, row_bits, sorted_keys
+from knowledge.matching.matcher import MatchIndex
+from knowledge.preview import render_entry, reply_bytes
+from knowledge.settings import PLACEHOLDER, SETTINGS, get_settings
+from knowledge.store import published_entries
+from knowledge.synonyms import synonym_groups
+
+Severity = Literal["error", "warning", "info"]
+SEVERITY_NAMES = {"error": "错误", "warning": "提醒", "info": "参考"}
+
+MAX_REPLY_BYTES = 2048  # WeChat refuses longer text replies
+#: National numbers an answer may name (hotlines, and the emergency numbers 119, 120,
+#: 122); local ones come from settings placeholders.
+NATIONAL_NUMBERS = frozenset(
+    {"110", "96110", "12348", "12339", "12333", "12345", "12315", "119", "120", "122"}
+)
+#: A new entry is checked under this id, which no stored entry has.
+NEW_ENTRY_ID = -1
+# A runner-up this close to the best candidate (as a share of its score) counts as near.
+NEAR_SHARE = 0.85
+
+_CITED = re.compile(rf"(?:《?(?P<law>{'|'.join(LAW_NAMES)})》?)?第(?P<number>\d+)条")
+_OTHER_LAW = re.compile(r"《([^《》]{2,30})》")
+_LONG_NUMBER = re.compile(r"(?<![\d.])(?:\d[\d\- －]{5,}\d)(?![\d.%万元])")
+_DIALLED = re.compile(
+    r"(?:电话|拨打|热线|致电|联系|打)[^0-9\n]{0,3}(?P<number>\d{3,6})(?![\d\-－])"
+)
+_FIRST_PAIR_CODE = 1 << 36  # feature codes from here on are character or syllable pairs
+# Another entry's phrasing is asked again only when at least this share of its character
+# and sound pairs occur in the draft: with fewer, the draft cannot outscore its owner.
+SHARED_PAIRS = 0.3
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One result of the checks: how serious, what kind, and what to tell staff."""
+
+    severity: Severity
+    kind: str
+    message: str
+    entry_id: int | None = None  # another entry the finding is about
+    detail: str = ""  # e.g. the text of a cited article
+
+
+def blocking(findings: list[Finding]) -> list[Finding]:
+    """The findings that stop an entry from being submitted."""
+    return [finding for finding in findings if finding.severity == "error"]
+
+
+def law_findings(entry: Entry) -> list[Finding]:
+    """Every reference exists (its text for the reviewer); every 第N条 cited is a reference."""
+    findings: list[Finding] = []
+    for ref in entry.law_refs:
+        article = article_for_ref(ref)
+        if article is None:
+            findings.append(Finding("error", "law_ref", f"法律依据 {ref} 在随附法律文本中不存在。"))
+        else:
+            findings.append(Finding("info", "law_text", article.title, detail=article.text))
+    current_law = None
+    for match in _CITED.finditer(entry.answer):
+        current_law = match["law"] or current_law
+        laws = [current_law] if current_law else list(LAW_NAMES)
+        if not any(f"{law}第{match['number']}条" in entry.law_refs for law in laws):
+            named = f"《{current_law}》" if current_law else ""
+            findings.append(
+                Finding(
+                    "error",
+                    "citation",
+                    f"答案提到{named}第{match['number']}条，但它不在法律依据里：请加入法律依据或改正条号。",
+                )
+            )
+    for law in dict.fromkeys(_OTHER_LAW.findall(entry.answer)):
+        if law not in LAW_NAMES:
+            findings.append(
+                Finding(
+                    "warning",
+                    "other_law",
+                    f"答案提到《{law}》，随附法律文本里没有它，无法核对条文：请审核人对照原文确认。",
+                )
+            )
+    return findings
+
+
+def text_findings(entry: Entry, settings: dict[str, str]) -> list[Finding]:
+    """No unknown placeholder, no local phone number typed in, and the reply fits 2048 bytes."""
+    findings: list[Finding] = []
+    for name in dict.fromkeys(PLACEHOLDER.findall(entry.answer)):
+        if name not in SETTINGS:
+            findings.append(
+                Finding(
+                    "error",
+                    "placeholder",
+                    f"未知的占位符 {{{name}}}；可用：{'、'.join(f'{{{key}}}' for key in SETTINGS)}。",
+                )
+            )
+    if "{" in PLACEHOLDER.sub("", entry.answer) or "}" in PLACEHOLDER.sub("", entry.answer):
+        findings.append(
+            Finding(
+                "error",
+                "placeholder",
+                "答案里有不成对的花括号，或花括号里不是占位符（占位符如{办公室电话}，中间不能有空格）。",
+            )
+        )
+    numbers = [m[0] for m in _LONG_NUMBER.finditer(entry.answer)]
+    numbers += [m["number"] for m in _DIALLED.finditer(entry.answer)]
+    for number in dict.fromkeys(numbers):
+        if re.sub(r"\D", "", number) not in NATIONAL_NUMBERS:
+            findings.append(
+                Finding(
+                    "error",
+                    "phone",
+                    f"答案里写了号码 {number}：本地电话请用占位符（如{{办公室电话}}、{{调解中心电话}}），"
+                    "在“设置”里填写；可以直接写的只有全国统一号码"
+                    f"（{'、'.join(sorted(NATIONAL_NUMBERS, key=int))}）。",
+                )
+            )
+    size = reply_bytes(render_entry(entry, settings))
+    if size > MAX_REPLY_BYTES:
+        findings.append(
+            Finding(
+                "error",
+                "length",
+                f"居民收到的回复有{size}字节，超过微信的{MAX_REPLY_BYTES}字节上限：请精简答案。",
+            )
+        )
+    return findings
+
+
+def _pair_keys(index: MatchIndex, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (row, code) pairs of the character and sound pair features of ``texts``."""
+    rows, codes = feature_codes(index.prepare_many(texts))
+    pairs = codes >= _FIRST_PAIR_CODE
+    bits = row_bits(len(texts))
+    keys = sorted_keys(rows[pairs], codes[pairs], bits)
+    return keys & ((1 << bits) - 1), keys >> bits
+
+
+def _sharing_rows(index: MatchIndex, draft: Entry, phrasings: list[str]) -> list[int]:
+    """The phrasings that have at least :data:`SHARED_PAIRS` of their pairs in the draft."""
+    draft_codes = _pair_keys(index, draft.phrasings())[1]
+    rows, codes = _pair_keys(index, phrasings)
+    total = np.bincount(rows, minlength=len(phrasings))
+    shared = np.bincount(rows[np.isin(codes, draft_codes)], minlength=len(phrasings))
+    return np.flatnonzero((shared > 0) & (shared >= SHARED_PAIRS * total)).tolist()
+
+
+def collision_findings(
+    entry: Entry, others: list[Entry], synonyms: list[list[str]], before: MatchIndex
+) -> list[Finding]:
+    """Warn where the entry's phrasings and other published entries' phrasings collide.
+
+    ``entry`` is asked of an index holding it and ``others`` (published entries but its
+    own published version); its phrasings must land on it, clearly. Then the phrasings
+    of other entries that share enough character or sound pairs with it are asked too:
+    none may now land on this entry, or lose the clear answer it had in ``before`` (the
+    index residents are answered with now).
+    """
+    entry_id = NEW_ENTRY_ID if entry.id is None else entry.id
+    draft = replace(entry, id=entry_id)
+    with_draft = MatchIndex([*others, draft], synonyms)
+    findings: list[Finding] = []
+    for phrasing in dict.fromkeys(draft.phrasings()):
+        match = with_draft.match(phrasing)
+        best = match.best
+        if best is None or best.entry_id != entry_id:
+            if best is not None:
+                findings.append(
+                    Finding(
+                        "warning",
+                        "collision",
+                        f"问法“{phrasing}”会被条目{best.entry_id}「{best.question}」回答，"
+                        "而不是这一条：请改写或删去这个问法。",
+                        best.entry_id,
+                    )
+                )
+            continue
+        rivals = [c for c in match.candidates[1:] if c.score >= NEAR_SHARE * best.score]
+        if rivals or match.band != "answer":
+            rival = rivals[0] if rivals else (match.candidates[1:] or [None])[0]
+            if rival is not None:
+                findings.append(
+                    Finding(
+                        "warning",
+                        "near",
+                        f"问法“{phrasing}”和条目{rival.entry_id}「{rival.question}」太接近"
+                        f"（{best.score:.2f} 对 {rival.score:.2f}），居民可能只会看到选项：请写得更具体。",
+                        rival.entry_id,
+                    )
+                )
+    findings.extend(_takeovers(draft, others, with_draft, before))
+    return findings
+
+
+def _takeovers(
+    draft: Entry, others: list[Entry], with_draft: MatchIndex, before: MatchIndex
+) -> list[Finding]:
+    """Other entries' own phrasings that the draft would take, or blur into choices."""
+    owners: list[Entry] = []
+    phrasings: list[str] = []
+    for other in others:
+        for phrasing in other.phrasings():
+            owners.append(other)
+            phrasings.append(phrasing)
+    if not phrasings:
+        return []
+    findings: list[Finding] = []
+    for row in _sharing_rows(with_draft, draft, phrasings):
+        owner, phrasing = owners[row], phrasings[row]
+        after = with_draft.match(phrasing)
+        if after.best is None:
+            continue
+        if after.best.entry_id == draft.id:
+            findings.append(
+                Finding(
+                    "warning",
+                    "takeover",
+                    f"条目{owner.id}「{owner.question}」的问法“{phrasing}”会改由这一条回答：请改写这一条的问法。",
+                    owner.id,
+                )
+            )
+        elif after.band != "answer" and before.match(phrasing).band == "answer":
+            findings.append(
+                Finding(
+                    "warning",
+                    "blur",
+                    f"条目{owner.id}「{owner.question}」的问法“{phrasing}”原来能直接回答，"
+                    "加了这一条后只会给出选项：请把两条区分开。",
+                    owner.id,
+                )
+            )
+    return findings
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """Every finding about an entry, and how long the checks took."""
+
+    findings: list[Finding]
+    seconds: float
+
+    @property
+    def errors(self) -> list[Finding]:
+        """The findings that stop the entry from being submitted."""
+        return blocking(self.findings)
+
+
+def check_entry(db: Database, entry: Entry, live: MatchIndex) -> CheckReport:
+    """Run every check on ``entry`` (a draft; ``entry.id`` None for a new one) against the store.
+
+    ``live`` is the index residents are answered with now (``current_index``).
+    """
+    started = time.perf_counter()
+    others = [other for other in published_entries(db) if other.id != entry.id]
+    findings = [
+        *law_findings(entry),
+        *text_findings(entry, get_settings(db)),
+        *collision_findings(entry, others, synonym_groups(db), live),
+    ]
+    order = {"error": 0, "warning": 1, "info": 2}
+    findings.sort(key=lambda finding: order[finding.severity])
+    return CheckReport(findings, time.perf_counter() - started)

@@ -1,0 +1,115 @@
+"""The checks before review: citations, placeholders, phone numbers, length, and collisions."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from flask import Flask
+from sqlite_utils import Database
+
+from knowledge.entries import Entry
+from knowledge.entry_checks import MAX_REPLY_BYTES, check_entry, law_findings, text_findings
+from knowledge.matching.live_index import current_index
+from knowledge.matching.matcher import MatchIndex
+from knowledge.store import get_entry, published_entries
+
+PARROT = Entry(
+    id=None,
+    topic="property",
+    question="楼上养的鹦鹉天天半夜学打鸣怎么办",
+    alternates=["鹦鹉半夜叫吵得睡不着", "邻居家鹦鹉天天叫"],
+    answer="先和邻居协商；协商不成可以申请人民调解，电话{调解中心电话}。",
+    law_refs=["民法典第294条"],
+)
+
+
+@pytest.fixture
+def live(app: Flask, db: Database) -> MatchIndex:
+    return current_index(db, app.config["DATABASE"])
+
+
+def kinds(entry: Entry, db: Database, live: MatchIndex) -> list[str]:
+    return [f.kind for f in check_entry(db, entry, live).findings if f.severity != "info"]
+
+
+def test_a_clean_entry_has_no_errors_or_warnings_and_shows_the_law_text(
+    db: Database, live: MatchIndex
+) -> None:
+    report = check_entry(db, PARROT, live)
+    assert [f.kind for f in report.findings] == ["law_text"]
+    assert report.findings[0].message == "《民法典》第294条"
+    assert "不动产权利人" in report.findings[0].detail
+
+
+def test_an_article_in_the_answer_must_be_among_the_references() -> None:
+    entry = Entry(
+        None,
+        "marriage",
+        "问",
+        "依据《民法典》第1079条和第1080条，另见反电信网络诈骗法第25条。",
+        law_refs=["民法典第1079条"],
+    )
+    messages = [f.message for f in law_findings(entry) if f.severity == "error"]
+    assert len(messages) == 2
+    assert "《民法典》第1080条" in messages[0] and "《反电信网络诈骗法》第25条" in messages[1]
+
+
+@pytest.mark.parametrize(
+    ("answer", "kind"),
+    [
+        ("请拨打0571-88886666咨询。", "phone"),
+        ("联系电话13812345678。", "phone"),
+        ("请拨打96120。", "phone"),
+        ("请致电{办公室电 话}。", "placeholder"),  # a space: residents would read the braces
+        ("请致电{街道电话}。", "placeholder"),
+        ("诈骗请拨打110或96110，法律咨询12348，消费投诉12315。", None),
+        ("借款5000000元，利率3.85%，2021年1月1日起。", None),
+    ],
+)
+def test_text_checks(answer: str, kind: str | None) -> None:
+    entry = Entry(None, "services", "问", answer)
+    assert [f.kind for f in text_findings(entry, {})] == ([kind] if kind else [])
+
+
+def test_the_rendered_reply_must_fit_wechats_limit() -> None:
+    entry = Entry(None, "services", "问", "很长的答案。" * 200)
+    findings = text_findings(entry, {})
+    assert [f.kind for f in findings] == ["length"]
+    assert str(MAX_REPLY_BYTES) in findings[0].message
+
+
+def test_an_alternate_that_another_entry_answers_is_caught_and_fixing_it_clears_it(
+    db: Database, live: MatchIndex
+) -> None:
+    divorce = get_entry(db, 1)
+    taken = divorce.alternates[0]
+    colliding = Entry(**{**PARROT.__dict__, "alternates": [*PARROT.alternates, taken]})
+    report = check_entry(db, colliding, live)
+    warnings = [f for f in report.findings if f.severity == "warning"]
+    assert warnings and all(f.entry_id == 1 for f in warnings)
+    assert any(taken in f.message for f in warnings)
+    assert kinds(PARROT, db, live) == []
+
+
+def test_a_draft_that_would_take_another_entrys_phrasing_is_caught(
+    db: Database, live: MatchIndex
+) -> None:
+    divorce = get_entry(db, 1)
+    # The new entry's question is the old entry's alternate, word for word.
+    copy = Entry(None, "marriage", divorce.alternates[1], "另一个答案。")
+    found = {f.kind: f for f in check_entry(db, copy, live).findings}
+    assert "takeover" in found or "collision" in found or "near" in found
+    assert any(f.entry_id == 1 for f in found.values())
+
+
+def test_every_shipped_entry_passes_without_errors_and_the_check_is_interactive(
+    db: Database, live: MatchIndex
+) -> None:
+    slowest = 0.0
+    for entry in published_entries(db):
+        started = time.perf_counter()
+        report = check_entry(db, entry, live)
+        slowest = max(slowest, time.perf_counter() - started)
+        assert report.errors == [], (entry.id, report.errors)
+    assert slowest < 1.0
