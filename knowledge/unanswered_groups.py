@@ -7,7 +7,9 @@ the latest :data:`GROUPED_TURNS` open turns are grouped, so the cost stays bound
 
 A handled group leaves the queue: its turns point at a ``queue_handlings`` row saying who,
 when and how (dismissed, added as an alternate, made a new entry), and the audit log says
-it too.
+it too. Adding an alternate and making a new entry go through the review workflow
+(``knowledge.review``): they save a draft, which answers residents once a reviewer
+approves it.
 """
 
 from __future__ import annotations
@@ -24,9 +26,13 @@ from sqlite_utils import Database
 from knowledge.audit import record_audit
 from knowledge.db import write
 from knowledge.entries import MAX_QUESTION_CHARS, Entry
+from knowledge.entry_checks import Finding, check_entry
+from knowledge.matching.matcher import MatchIndex
 from knowledge.matching.normalize import clean_texts
-from knowledge.store import create_entry, get_entry, now
+from knowledge.review import CONTENT_FIELDS, get_draft, save_draft
+from knowledge.store import get_entry, now
 from knowledge.unanswered import OPEN_QUEUE
+from knowledge.users import User
 
 #: How alike (0–100, rapidfuzz ratio of the normalised texts) two questions are to group.
 SIMILAR = 75
@@ -179,48 +185,131 @@ def handle_turns(
     return handled
 
 
-def dismiss_group(db: Database, turn_ids: Sequence[int], actor: str) -> int:
+def _require_edit(user: User) -> None:
+    if not user.can("edit"):
+        raise QueueError("您的账号没有“编辑条目”的权限，不能处理这些问题。")
+
+
+def dismiss_group(db: Database, turn_ids: Sequence[int], user: User) -> int:
     """Dismiss the questions ``turn_ids`` (nothing to add to the knowledge base); how many."""
-    return handle_turns(db, turn_ids, actor=actor, action="dismiss")
+    _require_edit(user)
+    return handle_turns(db, turn_ids, actor=user.name, action="dismiss")
 
 
 #: The answer of a draft made from unanswered questions, until an editor writes one.
 DRAFT_ANSWER = "（待填写：请根据法律规定写出答案，并填写法律依据。）"
 #: Most of a group's other wordings that a new draft takes as its alternates.
 DRAFT_ALTERNATES = 5
+#: The kinds of check findings about phrasings (``knowledge.entry_checks``).
+COLLISION_KINDS = ("collision", "near", "takeover", "blur")
 
 
 def new_entry_from_group(
-    db: Database, group: UnansweredGroup, actor: str, topic: str | None = None
+    db: Database, group: UnansweredGroup, user: User, topic: str | None = None
 ) -> int:
-    """A draft entry asking ``group``'s question (its other wordings as alternates); its id.
+    """A new entry's draft asking ``group``'s question (other wordings as alternates); its id.
 
     The topic is ``topic``, else that of the closest entry, else 法律服务. The group leaves
-    the queue in the same write.
+    the queue in the same write. Raises :class:`QueueError` or ``ReviewError``.
     """
+    _require_edit(user)
     if topic is None and group.closest:
         closest = get_entry(db, group.closest[0]["entry_id"])
         topic = closest.topic if closest is not None else None
     question = group.text.strip()[:MAX_QUESTION_CHARS]
     alternates = [w.strip()[:MAX_QUESTION_CHARS] for w in group.wordings[1:]]
-    draft = Entry(
-        id=None,
-        topic=topic or "services",
-        question=question,
-        answer=DRAFT_ANSWER,
-        alternates=[w for w in dict.fromkeys(alternates) if w and w != question][:DRAFT_ALTERNATES],
-    )
+    record = {
+        "topic": topic or "services",
+        "question": question,
+        "answer": DRAFT_ANSWER,
+        "alternates": [w for w in dict.fromkeys(alternates) if w and w != question][
+            :DRAFT_ALTERNATES
+        ],
+        "law_refs": [],
+        "keywords": [],
+    }
     with write(db):
-        entry_id = create_entry(db, draft, actor)
+        draft = save_draft(db, user, record)
         handle_turns(
             db,
             group.turn_ids,
-            actor=actor,
+            actor=user.name,
             action="new_entry",
-            entry_id=entry_id,
-            summary=f"草稿条目{entry_id}「{question}」",
+            entry_id=draft.entry_id,
+            summary=f"新条目{draft.entry_id}「{question}」的草稿",
         )
-    return entry_id
+    return draft.entry_id
+
+
+@dataclass
+class AlternateResult:
+    """What adding an alternate did: saved to the entry's draft, or stopped by findings."""
+
+    saved: bool
+    entry_id: int
+    alternate: str
+    findings: list[Finding] = field(default_factory=list)
+
+
+def _with_alternate(db: Database, entry_id: int, alternate: str) -> dict[str, Any]:
+    """The content of entry ``entry_id`` (its pending draft if any) with ``alternate`` added."""
+    entry = get_entry(db, entry_id)
+    if entry is None:
+        raise QueueError(f"没有编号为 {entry_id} 的条目")
+    draft = get_draft(db, entry_id)
+    content = (
+        dict(draft.record)
+        if draft is not None
+        else {name: getattr(entry, name) for name in CONTENT_FIELDS}
+    )
+    if alternate in (content["question"], *content["alternates"]):
+        raise QueueError(f"“{alternate}”已经是条目{entry_id}的问法了")
+    return {**content, "alternates": [*content["alternates"], alternate]}
+
+
+def add_alternate_from_group(
+    db: Database,
+    group: UnansweredGroup,
+    entry_id: int,
+    alternate: str,
+    user: User,
+    live: MatchIndex,
+    confirmed: bool = False,
+) -> AlternateResult:
+    """Add ``alternate`` to entry ``entry_id``'s draft, after the collision check.
+
+    The check (``knowledge.entry_checks``) asks the entry's phrasings, the new one included,
+    of an index with the draft in it (``live`` is the index residents get now). When it warns
+    and the change is not ``confirmed``, nothing is saved and the findings come back. Once
+    saved, the published version keeps answering until a reviewer approves the draft; the
+    group leaves the queue in the same write.
+    """
+    _require_edit(user)
+    alternate = alternate.strip()
+    if not alternate:
+        raise QueueError("请填写要加入的问法")
+    if len(alternate) > MAX_QUESTION_CHARS:
+        raise QueueError(f"问法太长（{len(alternate)}字，最多{MAX_QUESTION_CHARS}字）")
+    record = _with_alternate(db, entry_id, alternate)
+    checked = Entry(id=entry_id, status="draft", **record)
+    findings = [
+        finding
+        for finding in check_entry(db, checked, live).findings
+        if finding.kind in COLLISION_KINDS
+    ]
+    if findings and not confirmed:
+        return AlternateResult(False, entry_id, alternate, findings)
+    with write(db):
+        save_draft(db, user, record, entry_id)
+        handle_turns(
+            db,
+            group.turn_ids,
+            actor=user.name,
+            action="add_alternate",
+            entry_id=entry_id,
+            summary=f"“{alternate}”加入条目{entry_id}的草稿",
+        )
+    return AlternateResult(True, entry_id, alternate, findings)
 
 
 def group_of(db: Database, turn_ids: Sequence[int]) -> UnansweredGroup:

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from knowledge.review import Draft, drafts_in_review
 from knowledge.store import SHANGHAI
 from knowledge.topics import topic_name
 from knowledge.unanswered_groups import UnansweredGroup, unanswered_groups
@@ -42,7 +43,7 @@ class Usage:
     top_entries: list[dict[str, Any]] = field(default_factory=list)
     top_topics: list[dict[str, Any]] = field(default_factory=list)
     top_unanswered: list[UnansweredGroup] = field(default_factory=list)
-    waiting_review: list[dict[str, Any]] = field(default_factory=list)
+    waiting_review: list[Draft] = field(default_factory=list)
 
     @property
     def questions(self) -> int:
@@ -109,12 +110,6 @@ def usage_summary(db: Database, days: int = 14, today: date | None = None, top: 
             [*since, top],
         )
     ]
-    waiting = list(
-        db.query(
-            "SELECT id, question, updated_by, updated_at FROM entries "
-            "WHERE status = 'in_review' ORDER BY updated_at"
-        )
-    )
     return Usage(
         days=days,
         per_day=list(per_day.values()),
@@ -123,5 +118,5 @@ def usage_summary(db: Database, days: int = 14, today: date | None = None, top: 
         top_entries=top_entries,
         top_topics=top_topics,
         top_unanswered=unanswered_groups(db)[:top],
-        waiting_review=waiting,
+        waiting_review=drafts_in_review(db),
     )

@@ -11,17 +11,21 @@ from flask.testing import FlaskClient
 from sqlite_utils import Database
 
 from knowledge.audit import list_audit
+from knowledge.matching.live_index import current_index
+from knowledge.review import get_draft
 from knowledge.store import get_entry
 from knowledge.turns import record_turn
 from knowledge.unanswered import count_unanswered, recent_unanswered
 from knowledge.unanswered_groups import (
     DRAFT_ANSWER,
     QueueError,
+    add_alternate_from_group,
     dismiss_group,
     group_of,
     new_entry_from_group,
     unanswered_groups,
 )
+from knowledge.users import User
 
 PARROT = [
     "楼上的鹦鹉半夜学打鸣怎么办",
@@ -58,32 +62,35 @@ def test_answered_questions_are_not_in_the_queue(client: FlaskClient, db: Databa
 
 
 def test_dismissing_a_group_takes_it_out_of_the_queue_and_is_audited(
-    client: FlaskClient, db: Database
+    client: FlaskClient, db: Database, staff_accounts: dict[str, User]
 ) -> None:
+    editor, reviewer = staff_accounts["editor"], staff_accounts["reviewer"]
     for text in PARROT:
         ask(client, text)
     ask(client, "今天天气怎么样")
     group = unanswered_groups(db)[0]
-    assert dismiss_group(db, group.turn_ids, "张编辑") == 3
+    assert dismiss_group(db, group.turn_ids, editor) == 3
     assert [g.text for g in unanswered_groups(db)] == ["今天天气怎么样"]
     handling = db.execute("SELECT actor, action, turns FROM queue_handlings").fetchall()
-    assert handling == [("张编辑", "dismiss", 3)]
+    assert handling == [(editor.name, "dismiss", 3)]
     audit = list_audit(db, object_type="unanswered")
-    assert audit[0].actor == "张编辑" and audit[0].action == "unanswered.dismiss"
+    assert audit[0].actor == editor.name and audit[0].action == "unanswered.dismiss"
     with pytest.raises(QueueError, match="已经有人处理过了"):
-        dismiss_group(db, group.turn_ids, "李编辑")
+        dismiss_group(db, group.turn_ids, reviewer)
 
 
 def test_a_new_entry_from_a_group_is_a_draft_with_its_wordings(
-    client: FlaskClient, db: Database
+    client: FlaskClient, db: Database, staff_accounts: dict[str, User]
 ) -> None:
     for text in PARROT:
         ask(client, text)
     group = unanswered_groups(db)[0]
-    entry_id = new_entry_from_group(db, group_of(db, group.turn_ids), "张编辑")
+    entry_id = new_entry_from_group(db, group_of(db, group.turn_ids), staff_accounts["editor"])
     entry = get_entry(db, entry_id)
     assert entry is not None and entry.status == "draft" and entry.answer == DRAFT_ANSWER
     assert entry.question == group.text and set(entry.alternates) == set(PARROT) - {group.text}
+    draft = get_draft(db, entry_id)
+    assert draft is not None and draft.state == "draft"
     assert count_unanswered(db) == 0
     assert db.execute("SELECT entry_id FROM queue_handlings").fetchone()[0] == entry_id
 
@@ -112,3 +119,50 @@ def test_grouping_a_thousand_questions_is_quick_and_keeps_different_ones_apart(
     # 400 different questions, two of them the same bus route in other words.
     assert len(groups) == len(set(questions)) - 1
     assert elapsed < 3.0
+
+
+def _parrot_group(client: FlaskClient, db: Database):
+    for text in PARROT:
+        ask(client, text)
+    return unanswered_groups(db)[0]
+
+
+def test_an_alternate_that_collides_is_held_back_with_the_findings(
+    app, client: FlaskClient, db: Database, staff_accounts: dict[str, User]
+) -> None:
+    group = _parrot_group(client, db)
+    live = current_index(db, str(app.config["DATABASE"]))
+    cooling = live.match("离婚冷静期多久").best
+    assert cooling is not None and "冷静期" in cooling.question
+    other = next(c["entry_id"] for c in group.closest if c["entry_id"] != cooling.entry_id)
+    # The cooling-off entry's own question as an alternate of another entry.
+    result = add_alternate_from_group(
+        db, group, other, cooling.question, staff_accounts["editor"], live
+    )
+    assert not result.saved
+    assert {(f.kind, f.entry_id) for f in result.findings} >= {("takeover", cooling.entry_id)}
+    assert get_draft(db, other) is None and count_unanswered(db) == 3
+
+
+def test_an_alternate_is_added_to_the_entrys_draft_and_the_group_leaves(
+    app, client: FlaskClient, db: Database, staff_accounts: dict[str, User]
+) -> None:
+    group = _parrot_group(client, db)
+    live = current_index(db, str(app.config["DATABASE"]))
+    noise = next(c["entry_id"] for c in group.closest)
+    published = get_entry(db, noise)
+    result = add_alternate_from_group(
+        db, group, noise, group.text, staff_accounts["editor"], live, confirmed=True
+    )
+    assert result.saved
+    draft = get_draft(db, noise)
+    assert draft is not None and draft.entry.alternates[-1] == group.text
+    # The published version keeps answering until a reviewer approves the draft.
+    assert get_entry(db, noise).alternates == published.alternates
+    assert count_unanswered(db) == 0
+    handling = db.execute("SELECT action, entry_id FROM queue_handlings").fetchone()
+    assert handling == ("add_alternate", noise)
+    with pytest.raises(QueueError, match="已经是条目"):
+        add_alternate_from_group(
+            db, group, noise, group.text, staff_accounts["editor"], live, confirmed=True
+        )

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlite_utils import Database
 
-from knowledge.store import set_status
+from knowledge.matching.live_index import current_index
+from knowledge.review import CONTENT_FIELDS, save_draft, submit_draft
+from knowledge.store import get_entry
 from knowledge.turns import record_turn
 from knowledge.usage import beijing_today, usage_summary
+from knowledge.users import User
 
 
 def ask(client: FlaskClient, text: str, user: str = "someone") -> dict:
@@ -45,7 +49,15 @@ def test_older_turns_fall_outside_the_period(db: Database) -> None:
     assert usage_summary(db, days=14).questions == 1
 
 
-def test_entries_waiting_for_review_are_listed(db: Database) -> None:
-    set_status(db, 5, "in_review", "张编辑")
+def test_entries_waiting_for_review_are_listed(
+    app: Flask, db: Database, staff_accounts: dict[str, User]
+) -> None:
+    editor = staff_accounts["editor"]
+    entry = get_entry(db, 5)
+    assert entry is not None
+    record = {name: getattr(entry, name) for name in CONTENT_FIELDS}
+    save_draft(db, editor, {**record, "keywords": [*entry.keywords, "新词"]}, 5)
+    assert usage_summary(db).waiting_review == []
+    submit_draft(db, editor, 5, current_index(db, str(app.config["DATABASE"])))
     waiting = usage_summary(db).waiting_review
-    assert [(row["id"], row["updated_by"]) for row in waiting] == [(5, "张编辑")]
+    assert [(draft.entry_id, draft.submitted_by) for draft in waiting] == [(5, editor.name)]
