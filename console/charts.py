@@ -35,6 +35,7 @@ class DayBar:
     label: str
     x: float
     total: int
+    top: float
     segments: list[Segment] = field(default_factory=list)
 
 
@@ -49,9 +50,11 @@ class DailyChart:
     bars: list[DayBar]
 
 
-def daily_chart(days: list[DayCount], width: int = 640, height: int = 200) -> DailyChart:
+def daily_chart(days: list[DayCount], width: int = 480, height: int = 200) -> DailyChart:
     """A stacked bar per day; the tallest day fills the plot, labels every few days."""
     plot_height = height - 24.0  # room for the day labels under the bars
+    # Room above the tallest bar for its count.
+    plot_top = 18.0
     peak = max((day.total for day in days), default=0)
     slot = width / max(len(days), 1)
     bar_width = slot * 0.7
@@ -59,22 +62,22 @@ def daily_chart(days: list[DayCount], width: int = 640, height: int = 200) -> Da
     bars = []
     for n, day in enumerate(days):
         x = n * slot + (slot - bar_width) / 2
-        bar = DayBar(
-            day.day, day.day[5:] if n % label_every == 0 else "", x + bar_width / 2, day.total
-        )
+        label = day.day[5:] if n % label_every == 0 else ""
+        bar = DayBar(day.day, label, x + bar_width / 2, day.total, plot_height)
         top = plot_height
         for band in BANDS:
             count = getattr(day, band)
             if not count:
                 continue
-            size = plot_height * count / peak
+            size = (plot_height - plot_top) * count / peak
             top -= size
             bar.segments.append(Segment(band, x, top, bar_width, size, count))
+        bar.top = top
         bars.append(bar)
     return DailyChart(width, height, plot_height, peak, bars)
 
 
-def share_segments(shares: dict[str, float], width: int = 640) -> list[Segment]:
+def share_segments(shares: dict[str, float], width: int = 480) -> list[Segment]:
     """One horizontal bar split by ``shares`` (band → 0–1), in a ``width`` × 24 viewBox."""
     segments = []
     x = 0.0
