@@ -223,7 +223,7 @@ def test_the_dashboard_draws_todays_questions_and_the_feedback(
 def test_entry_pages_show_the_thumbs_down(editor: FlaskClient, client: FlaskClient) -> None:
     entry_id = ask(client, "离婚冷静期多久")["entry_id"]
     ask(client, "不对")
-    assert "回答1次，👎 1（100%）" in text_of(editor.get(f"/admin/entries/{entry_id}"))
+    assert "回答1次，被说“没用”1次（100%）" in text_of(editor.get(f"/admin/entries/{entry_id}"))
     listing = editor.get("/admin/entries").get_data(as_text=True)
     assert re.search(rf'entries/{entry_id}".*?class="unhelpful">1/1<', listing, re.S)
 
