@@ -10,8 +10,10 @@ from flask.logging import default_handler
 from sqlite_utils import Database
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from bot import headers
 from bot import schema as bot_schema
 from bot.config import defaults
+from bot.wechat.housekeeping import purge_wechat_records, start_purge_timer
 from knowledge import db
 from knowledge import schema as knowledge_schema
 from knowledge.matching.live_index import current_index
@@ -38,6 +40,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
 
     def prepare(database: Database) -> None:
+        # Records left from before a restart go now; the timer below takes it from there.
+        purge_wechat_records(database)
         if app.config["SEED_ON_START"]:
             seed_if_empty(database)
         purged = purge_old_texts(database, retention_days(app.config))
@@ -59,6 +63,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from knowledge import cli
 
     errors.init_app(app)
+    headers.init_app(app)
     app.register_blueprint(webhook.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(chat.bp)
@@ -66,6 +71,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     console.init_app(app)
     cli.init_app(app)
     residents_cli.init_app(app)
+    start_purge_timer(str(app.config["DATABASE"]), app.config["WECHAT_PURGE_INTERVAL"])
     return app
 
 

@@ -34,6 +34,10 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "WECHAT_TIMESTAMP_WINDOW": 600,
         # Largest webhook body accepted (bytes).
         "WECHAT_MAX_BODY": 64 * 1024,
+        # Seconds between purges of expired webhook records (answered messages after 24 h,
+        # plain-mode signatures after the timestamp window) in each worker; 0 turns the timer
+        # off (app start and each new message still purge).
+        "WECHAT_PURGE_INTERVAL": 3600,
         # Server-side time budget for a webhook reply (seconds) before a holding reply.
         "REPLY_DEADLINE": 1.0,
         # How long a resident's pending choices / "更多" pages stay valid (seconds).

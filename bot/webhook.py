@@ -1,8 +1,9 @@
 """The /wechat webhook: URL verification (GET) and residents' messages (POST).
 
 A message goes: body size cap → signature (constant time) and timestamp window → safe
-XML parse → decrypt (safe and compatible modes, ``encrypt_type=aes``) → required fields →
-dedup claim → dialogue → text reply (encrypted in safe mode), all within REPLY_DEADLINE.
+XML parse (UTF-8 only) → decrypt (safe and compatible modes, ``encrypt_type=aes``) →
+required fields → in plain mode, one body per signed query string → dedup claim →
+dialogue → text reply (encrypted in safe mode), all within REPLY_DEADLINE.
 If the database or the dialogue cannot make it in time, the resident gets a holding reply
 and the dialogue finishes in the background, its reply kept for WeChat's retries.
 
@@ -14,6 +15,7 @@ https://developers.weixin.qq.com/doc/offiaccount/Basic_Information/Access_Overvi
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from typing import Any, NoReturn
 
@@ -23,7 +25,8 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from bot.wechat.message import InvalidMessage, check_message, dedup_key, to_incoming
-from bot.wechat.reply import reply_once
+from bot.wechat.replay import check_plain_signature_reuse
+from bot.wechat.reply import HOLDING_TEXT, MAX_CLAIM_WAIT, reply_once
 from bot.wechat.security import (
     RejectedRequest,
     check_timestamp_window,
@@ -35,6 +38,8 @@ from bot.wechat.security import (
     verify_signature,
 )
 from bot.wechat.xml import InvalidXml, parse_message_xml, render_text_reply
+from knowledge.db import connect
+from knowledge.residents import hash_secret
 
 bp = Blueprint("webhook", __name__)
 log = logging.getLogger(__name__)
@@ -94,15 +99,19 @@ def verify_url() -> Response:
 def receive_message() -> Response:
     """Reply to a resident's message or event, in the mode it came in.
 
-    413 for a body over WECHAT_MAX_BODY; 403 for a bad signature or a replayed timestamp;
-    400 for malformed or forbidden XML, missing fields, an undecryptable message or one for
-    another AppID. Types Pufa does not handle, and messages needing no reply, get "success".
+    413 for a body over WECHAT_MAX_BODY; 403 for a bad signature, a replayed timestamp or,
+    in plain mode, a signed query string already used for another body; 400 for malformed
+    or forbidden XML, a body that is not UTF-8, missing fields, an undecryptable message or
+    one for another AppID. Types Pufa does not handle, and messages needing no reply, get
+    "success".
     """
     started = time.monotonic()
     config = current_app.config
     try:
         body = _read_body(config["WECHAT_MAX_BODY"])
         fields, crypto = _authentic_message(request.args, body, config)
+        if crypto is None and not _plain_body_checked(request.args, body, config):
+            return _text_reply(fields, crypto, HOLDING_TEXT)
     except RejectedRequest as error:
         _refuse(error)
     incoming = to_incoming(fields)
@@ -110,13 +119,41 @@ def receive_message() -> Response:
         log.info("wechat message of unhandled type %r: success", fields["MsgType"][:40])
         return _success()
     deadline = started + config["REPLY_DEADLINE"] - RENDER_MARGIN
-    text = reply_once(dedup_key(fields), incoming, deadline)
+    text = reply_once(dedup_key(fields, hash_secret(config)), incoming, deadline)
     if not text:
         return _success()
+    return _text_reply(fields, crypto, text)
+
+
+def _text_reply(fields: dict[str, str], crypto: WeChatCrypto | None, text: str) -> Response:
+    """The passive reply ``text`` to the message ``fields``, encrypted if it came so."""
     reply = render_text_reply(fields["FromUserName"], fields["ToUserName"], text)
     if crypto is not None:
         reply = encrypt_reply(crypto, reply)
     return Response(reply, mimetype="application/xml")
+
+
+def _plain_body_checked(args: MultiDict[str, str], body: bytes, config: dict[str, Any]) -> bool:
+    """Whether the one-body-per-signature record was checked (False: database busy).
+
+    Raises :class:`RejectedRequest` (403) for a signed query string reused for another body.
+    """
+    record = connect(config["DATABASE"], min(MAX_CLAIM_WAIT, config["REPLY_DEADLINE"] / 4))
+    try:
+        check_plain_signature_reuse(
+            record,
+            args.get("timestamp", ""),
+            args.get("nonce", ""),
+            args.get("signature", ""),
+            body,
+            config["WECHAT_TIMESTAMP_WINDOW"],
+        )
+    except sqlite3.OperationalError as error:
+        log.warning("wechat plain-mode signature record unavailable (%s); holding reply", error)
+        return False
+    finally:
+        record.close()
+    return True
 
 
 def _success() -> Response:

@@ -16,7 +16,7 @@ from bot.conversation import save_state
 from knowledge.residents import resident_key
 from knowledge.turns import purge_old_texts, record_turn, retention_cutoff, unhelpful_counts
 from tests.conftest import TEST_CONFIG
-from tests.webhook_support import RESIDENT, WeChatSender, text_message
+from tests.webhook_support import RESIDENT, WeChatSender, event_message, text_message
 
 SECRET = TEST_CONFIG["SECRET_KEY"]
 WEB_USER = "web-0123456789abcdef01234567"
@@ -45,11 +45,22 @@ def all_stored_values(db: Database) -> list[str]:
 def test_a_webhook_exchange_records_each_turn_with_the_resident_hashed(
     sender: WeChatSender, db: Database, mode: str
 ) -> None:
+    assert isinstance(sender.exchange(mode, event_message("subscribe")), dict)
     for text in ("离婚冷静期多久", "没用", "今天天气怎么样", "民法典第1079条", "菜单"):
         reply = sender.exchange(mode, text_message(text))
         assert isinstance(reply, dict) and reply["Content"]
+    assert isinstance(sender.exchange(mode, event_message("CLICK", "TOPIC_antifraud")), dict)
     rows = turns(db)
-    assert [row["kind"] for row in rows] == ["answer", "feedback", "fallback", "article", "help"]
+    assert [row["kind"] for row in rows] == [
+        "welcome",
+        "answer",
+        "feedback",
+        "fallback",
+        "article",
+        "help",
+        "topic",
+    ]
+    rows = rows[1:]
     key = resident_key(SECRET, "wx", RESIDENT)
     assert {row["resident"] for row in rows} == {key}
     assert {row["channel"] for row in rows} == {"wx"}

@@ -335,3 +335,37 @@ def test_safe_mode_without_a_configured_key_is_400(database_path, caplog):
 
 def test_other_methods_are_405(client: FlaskClient):
     assert client.put("/wechat").status_code == 405
+
+
+# --- Encodings: WeChat sends UTF-8; anything else is a 400, never a 500 ----------------
+
+FOREIGN_ENCODINGS = ["gbk", "gb18030", "shift_jis", "utf-7", "utf-16-le", "x-no-such-encoding"]
+
+
+def declaring(encoding: str, xml: str) -> str:
+    """``xml`` behind a declaration of ``encoding`` (its bytes stay ASCII/UTF-8)."""
+    return f'<?xml version="1.0" encoding="{encoding}"?>{xml}'
+
+
+@pytest.mark.parametrize("encoding", FOREIGN_ENCODINGS)
+@pytest.mark.parametrize("mode", ["plain", "compatible", "safe"])
+def test_a_declared_foreign_encoding_is_400(
+    sender: WeChatSender, db: Database, caplog, mode: str, encoding: str
+):
+    message = declaring(encoding, text_message("你好"))
+    refused(sender.post(mode, message), 400, caplog, f"encoding '{encoding}'", db)
+
+
+@pytest.mark.parametrize("encoding", FOREIGN_ENCODINGS)
+@pytest.mark.parametrize("compatible", [False, True])
+def test_a_foreign_encoding_on_the_outer_safe_envelope_is_400(
+    sender: WeChatSender, db: Database, caplog, compatible: bool, encoding: str
+):
+    query, body = sender.safe_request(text_message("你好"), compatible=compatible)
+    response = sender.client.post("/wechat", query_string=query, data=declaring(encoding, body))
+    refused(response, 400, caplog, "only UTF-8 is accepted", db)
+
+
+def test_a_body_in_gbk_bytes_is_400(sender: WeChatSender, db: Database, caplog):
+    message = declaring("gbk", text_message("离婚冷静期多久")).encode("gbk")
+    refused(sender.post_plain(message), 400, caplog, "malformed XML: not UTF-8", db)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from sqlite_utils import Database
-from webhook_support import RESIDENT, WeChatSender, sender_for, text_message
+from webhook_support import RESIDENT, WeChatSender, message_dedup_key, sender_for, text_message
 
 from bot import create_app
 from bot.wechat.dedup import stored_reply
@@ -64,7 +64,7 @@ def test_a_retry_after_the_lock_is_answered(sender: WeChatSender, write_lock: Da
     retry = sender.exchange("plain", text_message(OFF_TOPIC, msg_id=5002))
     assert retry["Content"] not in (HOLDING_TEXT, "")
     assert dialogue_runs(write_lock, OFF_TOPIC) == 1
-    assert stored_reply(write_lock, "msg:5002") == retry["Content"]
+    assert stored_reply(write_lock, message_dedup_key(5002)) == retry["Content"]
 
 
 def first_late_reply(
@@ -87,12 +87,19 @@ def first_late_reply(
 
 def test_a_dialogue_past_the_deadline_finishes_for_the_retry(database_path: Path, db, caplog):
     # No time at all: the webhook answers at once and the dialogue runs in the background.
-    app = create_app({"TESTING": True, "DATABASE": str(database_path), "REPLY_DEADLINE": 0.0})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": TEST_CONFIG["SECRET_KEY"],
+            "DATABASE": str(database_path),
+            "REPLY_DEADLINE": 0.0,
+        }
+    )
     sender = sender_for(app, app.test_client())
     msg_id, early = first_late_reply(sender, OFF_TOPIC, 5003, HOLDING_TEXT)
     assert "no reply by the deadline" in caplog.text
 
-    answer = wait_until_recorded(db, f"msg:{msg_id}")
+    answer = wait_until_recorded(db, message_dedup_key(msg_id))
     assert answer not in (HOLDING_TEXT, "")
     assert all(reply == answer for _, reply in early)  # those in time got the answer itself
     retry = sender.exchange("plain", text_message(OFF_TOPIC, msg_id=msg_id))
@@ -117,7 +124,7 @@ def test_a_failing_dialogue_gets_the_holding_reply_and_a_retry_tries_again(
     held = sender.exchange("plain", text_message(OFF_TOPIC, msg_id=5004))
     assert held["Content"] == HOLDING_TEXT
     assert "the dialogue failed" in caplog.text
-    assert stored_reply(db, "msg:5004") is None  # the claim was released
+    assert stored_reply(db, message_dedup_key(5004)) is None  # the claim was released
 
     db["conversations"].delete(key)
     retry = sender.exchange("plain", text_message(OFF_TOPIC, msg_id=5004))
@@ -151,7 +158,7 @@ def test_a_late_answer_follows_as_a_customer_service_message(database_path: Path
         sender = sender_for(app, app.test_client())
         msg_id, early = first_late_reply(sender, "离婚冷静期多久", 5005, LATER_TEXT)
         [late] = wait_until_sent(wechat)  # only the late one is sent again
-    answer = wait_until_recorded(db, f"msg:{msg_id}")
+    answer = wait_until_recorded(db, message_dedup_key(msg_id))
     assert all(reply == answer for _, reply in early)
     assert late.touser == RESIDENT and late.content == answer
     assert "冷静期" in answer
@@ -169,7 +176,7 @@ def test_a_late_answer_that_cannot_be_sent_is_logged(database_path: Path, db, ca
             assert time.monotonic() < give_up, "the failed send was never logged"
             time.sleep(0.02)
     assert "45015" in caplog.text
-    assert wait_until_recorded(db, f"msg:{msg_id}") not in ("", LATER_TEXT)
+    assert wait_until_recorded(db, message_dedup_key(msg_id)) not in ("", LATER_TEXT)
 
 
 def test_a_dialogue_that_fails_after_the_deadline_sends_the_holding_text(
@@ -184,4 +191,6 @@ def test_a_dialogue_that_fails_after_the_deadline_sends_the_holding_text(
         [late] = wait_until_sent(wechat)
     assert late.content == HOLDING_TEXT
     assert all(reply == HOLDING_TEXT for _, reply in early)  # failed in time: said at once
-    assert stored_reply(db, f"msg:{msg_id}") is None  # released: a retry is processed afresh
+    assert (
+        stored_reply(db, message_dedup_key(msg_id)) is None
+    )  # released: a retry is processed afresh

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import os
 import struct
 import time
@@ -26,6 +27,8 @@ from knowledge.matching.live_index import current_index
 
 ACCOUNT = "gh_0123456789ab"
 RESIDENT = "oRESIDENT_openid_0000000001"
+#: The resident hash key of tests.conftest.TEST_CONFIG (its SECRET_KEY).
+HASH_SECRET = "test-secret"
 MODES = ("plain", "compatible", "safe")
 _msg_ids = count(7_000_000_000_000_000_001)
 
@@ -64,6 +67,23 @@ def aes_decrypt(encoding_aes_key: str, encrypted: str) -> tuple[bytes, str, str]
     return plain[:16], plain[20 : 20 + length].decode("utf-8"), plain[20 + length :].decode()
 
 
+def hashed_resident(user: str = RESIDENT, secret: str = HASH_SECRET) -> str:
+    """How a WeChat resident is stored: ``wx:`` and HMAC-SHA256 of the channel and OpenID."""
+    digest = hmac.new(secret.encode(), f"wx\0{user}".encode(), hashlib.sha256).hexdigest()
+    return f"wx:{digest[:32]}"
+
+
+def message_dedup_key(msg_id: int | str, user: str = RESIDENT) -> str:
+    """The dedup key of the message ``msg_id`` from ``user``."""
+    return f"msg:{hashed_resident(user)}:{msg_id}"
+
+
+def event_dedup_key(create_time: int, event: str, key: str = "", user: str = RESIDENT) -> str:
+    """The dedup key of an event: resident, CreateTime and a digest of Event and EventKey."""
+    digest = hashlib.sha256(f"{event}\0{key}".encode()).hexdigest()[:32]
+    return f"event:{hashed_resident(user)}:{create_time}:{digest}"
+
+
 def cdata(value: str) -> str:
     """A CDATA section (test inputs never contain ``]]>``)."""
     return f"<![CDATA[{value}]]>"
@@ -90,11 +110,13 @@ def text_message(content: str, msg_id: int | None = None, user: str = RESIDENT) 
     )
 
 
-def event_message(event: str, event_key: str = "", create_time: int | None = None) -> str:
+def event_message(
+    event: str, event_key: str = "", create_time: int | None = None, user: str = RESIDENT
+) -> str:
     """An event push (subscribe, CLICK …) from the resident."""
     fields: dict[str, str | int] = {
         "ToUserName": ACCOUNT,
-        "FromUserName": RESIDENT,
+        "FromUserName": user,
         "CreateTime": int(time.time()) if create_time is None else create_time,
         "MsgType": "event",
         "Event": event,

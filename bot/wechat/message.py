@@ -7,12 +7,15 @@ https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Receiving_ev
 
 from __future__ import annotations
 
+import hashlib
+
 from bot.dialogue import Incoming
+from knowledge.residents import resident_key
 
 REQUIRED_FIELDS = ("ToUserName", "FromUserName", "CreateTime", "MsgType")
 #: Messages the dialogue answers with "please use text or voice".
 MEDIA_TYPES = frozenset({"image", "location", "link", "video", "shortvideo", "file"})
-MAX_KEY_CHARS = 200
+MAX_MSG_ID_CHARS = 64
 
 
 class InvalidMessage(ValueError):
@@ -31,12 +34,20 @@ def check_message(fields: dict[str, str]) -> None:
         raise InvalidMessage("event without Event")
 
 
-def dedup_key(fields: dict[str, str]) -> str:
-    """The key WeChat's retries of one message share: MsgId, else FromUserName + CreateTime."""
+def dedup_key(fields: dict[str, str], secret: str) -> str:
+    """The key WeChat's retries of one message share, naming the resident only by hash.
+
+    A message: the resident and its MsgId. An event (no MsgId): the resident, CreateTime,
+    Event and EventKey, so two different events in the same second never share a reply.
+    ``secret`` is the resident hash key (``knowledge.residents.hash_secret``).
+    """
+    resident = resident_key(secret, "wx", fields["FromUserName"])
     msg_id = fields.get("MsgId", "").strip()
     if msg_id:
-        return f"msg:{msg_id}"[:MAX_KEY_CHARS]
-    return f"from:{fields['FromUserName']}:{fields['CreateTime'].strip()}"[:MAX_KEY_CHARS]
+        return f"msg:{resident}:{msg_id[:MAX_MSG_ID_CHARS]}"
+    event = "\0".join((fields.get("Event", "").strip(), fields.get("EventKey", "").strip()))
+    event_digest = hashlib.sha256(event.encode("utf-8", "replace")).hexdigest()[:32]
+    return f"event:{resident}:{fields['CreateTime'].strip()[:20]}:{event_digest}"
 
 
 def to_incoming(fields: dict[str, str]) -> Incoming | None:

@@ -17,6 +17,10 @@ from defusedxml.ElementTree import fromstring
 # Characters XML 1.0 does not allow anywhere, even in CDATA (most C0 controls, lone
 # surrogates, U+FFFE/U+FFFF).
 _ILLEGAL_XML_CHARS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# The encoding an XML declaration names (the declaration can only open the document).
+_DECLARED_ENCODING = re.compile(r"""<\?xml\s[^>]*?\bencoding\s*=\s*["']([^"']*)["']""")
+#: WeChat sends UTF-8; a body declaring anything else is refused, not re-decoded.
+ACCEPTED_ENCODINGS = frozenset({"utf-8", "utf8"})
 
 
 class InvalidXml(ValueError):
@@ -26,14 +30,16 @@ class InvalidXml(ValueError):
 def parse_message_xml(body: bytes | str) -> dict[str, str]:
     """The top-level fields of a ``<xml>…</xml>`` message as a dict of tag → text.
 
-    Refuses any DOCTYPE, entity declaration or external reference (billion laughs, XXE).
+    Refuses any DOCTYPE, entity declaration or external reference (billion laughs, XXE),
+    bytes that are not UTF-8 and a declaration of any other encoding (gbk, utf-16 …).
     Nested elements (e.g. ``ScanCodeInfo``) are skipped; of a repeated tag the first wins.
     Raises :class:`InvalidXml`.
     """
-    if not body or not body.strip():
+    text = utf8_text(body)
+    if not text.strip():
         raise InvalidXml("empty body")
     try:
-        root = fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        root = fromstring(text, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as error:
         raise InvalidXml(f"forbidden XML construct: {error.__class__.__name__}") from error
     except ParseError as error:
@@ -45,6 +51,23 @@ def parse_message_xml(body: bytes | str) -> dict[str, str]:
         if isinstance(child.tag, str) and len(child) == 0 and child.tag not in fields:
             fields[child.tag] = child.text or ""
     return fields
+
+
+def utf8_text(body: bytes | str) -> str:
+    """``body`` as text, if it is UTF-8 and declares no other encoding; else :class:`InvalidXml`.
+
+    Decoding here, not in the parser, means expat never sees a declared encoding (it would
+    raise ``ValueError`` or ``LookupError`` for multi-byte or unknown names).
+    """
+    if isinstance(body, bytes):
+        try:
+            body = body.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise InvalidXml(f"malformed XML: not UTF-8 (byte {error.start})") from error
+    declared = _DECLARED_ENCODING.match(body.lstrip("\ufeff"))
+    if declared and declared.group(1).strip().lower() not in ACCEPTED_ENCODINGS:
+        raise InvalidXml(f"declares encoding {declared.group(1)[:40]!r}; only UTF-8 is accepted")
+    return body
 
 
 def xml_safe(text: str) -> str:
