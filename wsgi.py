@@ -1,4 +1,4 @@
-"""The WSGI entry point: ``gunicorn -w 4 wsgi:app`` or ``flask --app wsgi run``."""
+"""The WSGI entry point: ``gunicorn -c gunicorn.conf.py wsgi:app`` or ``flask --app wsgi run``."""
 
 from bot import create_app
 

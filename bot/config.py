@@ -42,6 +42,21 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "REPLY_DEADLINE": 1.0,
         # How long a resident's pending choices / "更多" pages stay valid (seconds).
         "DIALOGUE_STATE_TTL": 600,
+        # Messages a minute one resident (WeChat OpenID, API user, web chat browser) may send;
+        # past it they get a short polite reply (/api/ask: 429) and no matching work. 0: no limit.
+        "RATE_LIMIT_PER_MINUTE": 20,
+        # Messages a minute /api/ask and the web chat take from one client address, whatever
+        # `user` says (raise it when many residents share an address). 0: no limit.
+        "RATE_LIMIT_PER_ADDRESS_PER_MINUTE": 20,
+        # Unanswered questions one caller (resident or address) may add to the staff's queue
+        # per day (Beijing time); later ones are still answered, just not queued. 0: no cap.
+        "UNANSWERED_PER_CALLER_PER_DAY": 100,
+        # Seconds /api/ask waits for another writer before answering 503 (the webhook keeps
+        # its own, shorter waits inside REPLY_DEADLINE).
+        "API_BUSY_TIMEOUT": 1.0,
+        # /api/ask requests in progress at once per worker process; more get 503 at once, so
+        # the webhook always finds a free thread. Keep it below gunicorn's threads (8).
+        "API_MAX_CONCURRENT": 6,
         # Load knowledge/content into an empty database on start.
         "SEED_ON_START": True,
         "MAX_CONTENT_LENGTH": 1024 * 1024,

@@ -1,7 +1,9 @@
 """Per-resident dialogue state (pending choices, the rest of a long answer, the last answer).
 
 It lives in the database so every worker sees it, and it expires: a "2" sent an hour
-after a list of choices is a new question, not a selection.
+after a list of choices is a new question, not a selection. ``user`` is always a resident
+key (``knowledge.residents.resident_key``: ``wx:…``, ``api:…``, ``web:…``), never a raw
+OpenID; the empty key is a caller with no identity, whose every message stands alone.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from knowledge.db import write
 
 
 def load_state(db: Database, user: str) -> dict[str, Any]:
-    """The resident's state, or an empty one if there is none or it has expired."""
+    """The resident's state, or an empty one if there is none, it has expired or ``user`` is ""."""
+    if not user:
+        return {}
     row = db.execute(
         "SELECT state, expires_at FROM conversations WHERE user = ?", [user]
     ).fetchone()
@@ -26,7 +30,9 @@ def load_state(db: Database, user: str) -> dict[str, Any]:
 
 
 def save_state(db: Database, user: str, state: dict[str, Any], ttl_seconds: float) -> None:
-    """Replace the resident's state; it expires ``ttl_seconds`` from now."""
+    """Replace the resident's state; it expires ``ttl_seconds`` from now (nothing kept for "")."""
+    if not user:
+        return
     with write(db):
         db["conversations"].upsert(
             {

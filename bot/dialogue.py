@@ -54,7 +54,9 @@ class Incoming:
 
     user: str
     text: str = ""
-    channel: str = "wx"  # which door: "wx" (signed webhook), "api" or "web"
+    #: Whose namespace ``user`` lives in: "wx" (a signed webhook message's FromUserName),
+    #: "api" (the JSON API's ``user``) or "web" (the web chat's cookie).
+    channel: str = "wx"
     event: str = ""
     event_key: str = ""
     media: str = ""  # the WeChat MsgType for images, locations, links, videos …

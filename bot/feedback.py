@@ -1,4 +1,8 @@
-"""``POST /api/feedback``: the web chat's 👍/👎 under an answer, recorded against its entry."""
+"""``POST /api/feedback``: the web chat's 👍/👎 under an answer, recorded against its entry.
+
+Who rates is found as ``/api/ask`` finds who asks: the body's ``user`` (``api:``), else the
+web chat's cookie (``web:``); only an answer that caller received can be rated.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,8 @@ import logging
 from flask import Blueprint, abort, current_app, jsonify, request
 from werkzeug.wrappers import Response
 
-from bot.api import MAX_USER_CHARS, WEB_CHAT_USER, well_formed
+from bot.api import MAX_USER_CHARS, well_formed
+from bot.chat import web_chat_id
 from knowledge.db import get_db
 from knowledge.residents import hash_secret, resident_key
 from knowledge.turns import rate_answer
@@ -19,12 +24,16 @@ _MAX_ENTRY_ID = 2**63 - 1
 
 @bp.post("/feedback")
 def rate() -> Response:
-    """Record ``{"entry_id": N, "helpful": true|false, "user": ...}`` for the caller's answer.
+    """Record ``{"entry_id": N, "helpful": true|false, "user": optional}`` for the caller's answer.
 
     400 for a body that is not such an object; 404 when this caller was never given the
     answer of that entry (a rating is only taken for an answer actually received).
     """
-    payload = request.get_json(silent=True)
+    try:
+        payload = request.get_json(silent=True)
+    except RecursionError:
+        log.info("api/feedback: JSON body nested too deep")
+        abort(400, description="JSON嵌套层数太多")
     if not isinstance(payload, dict):
         log.info("api/feedback: body is not a JSON object")
         abort(400, description='请求体应为JSON对象，如 {"entry_id": 93, "helpful": false}')
@@ -41,11 +50,14 @@ def rate() -> Response:
     if not isinstance(helpful, bool):
         log.info("api/feedback: bad helpful %r", str(helpful)[:40])
         abort(400, description="helpful 应为 true（有用）或 false（没用）")
-    if not isinstance(user, str) or not user or len(user) > MAX_USER_CHARS:
-        log.info("api/feedback: missing or bad user")
+    if user is not None and (not isinstance(user, str) or len(user) > MAX_USER_CHARS):
+        log.info("api/feedback: user that is not a short string refused")
         abort(400, description="user 应为提问时用的 user（不超过128个字符）")
-    channel = "web" if WEB_CHAT_USER.fullmatch(user) else "api"
-    resident = resident_key(hash_secret(current_app.config), channel, well_formed(user))
+    channel, caller = ("api", well_formed(user)) if user else ("web", web_chat_id(request))
+    if not caller:
+        log.info("api/feedback: no user and no web chat cookie")
+        abort(400, description="缺少 user：请用提问时的 user，或在网页聊天里点")
+    resident = resident_key(hash_secret(current_app.config), channel, caller)
     if not rate_answer(
         get_db(), channel=channel, resident=resident, entry_id=entry_id, helpful=helpful
     ):

@@ -34,3 +34,12 @@ def create_plain_signatures(db: Database) -> None:
     """Plain-mode (timestamp, nonce, signature) triples seen, each with the body it signed."""
     db["plain_signatures"].create({"key": str, "body_sha256": str, "expires_at": float}, pk="key")
     db["plain_signatures"].create_index(["expires_at"])
+
+
+@migrations()
+def create_rate_counters(db: Database) -> None:
+    """Per-caller message counters (per minute, per day), shared by every worker."""
+    db["rate_counters"].create(
+        {"key": str, "period": int, "count": int, "expires_at": float}, pk="key"
+    )
+    db["rate_counters"].create_index(["expires_at"])

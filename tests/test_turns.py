@@ -12,6 +12,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlite_utils import Database
 
 from bot import create_app
+from bot.chat import WEB_CHAT_COOKIE
 from bot.conversation import save_state
 from knowledge.residents import resident_key
 from knowledge.turns import purge_old_texts, record_turn, retention_cutoff, unhelpful_counts
@@ -19,7 +20,8 @@ from tests.conftest import TEST_CONFIG
 from tests.webhook_support import RESIDENT, WeChatSender, event_message, text_message
 
 SECRET = TEST_CONFIG["SECRET_KEY"]
-WEB_USER = "web-0123456789abcdef01234567"
+#: A web chat browser's id, as the page's cookie carries it.
+WEB_USER = "0123456789abcdef0123456789abcdef"
 
 
 def turns(db: Database) -> list[dict]:
@@ -73,9 +75,21 @@ def test_a_webhook_exchange_records_each_turn_with_the_resident_hashed(
     assert not [value for value in all_stored_values(db) if RESIDENT in value]
 
 
+def web_chat(client: FlaskClient) -> FlaskClient:
+    """``client`` as a web chat browser: it carries the page's cookie, and no ``user``."""
+    client.set_cookie(WEB_CHAT_COOKIE, WEB_USER)
+    return client
+
+
+def ask_in_web_chat(client: FlaskClient, text: str) -> dict:
+    response = web_chat(client).post("/api/ask", json={"text": text})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()
+
+
 def test_the_api_and_the_web_chat_are_their_own_channels(client: FlaskClient, db: Database) -> None:
     ask(client, "离婚冷静期多久", user="someone")
-    ask(client, "离婚冷静期多久", user=WEB_USER)
+    ask_in_web_chat(client, "离婚冷静期多久")
     first, second = turns(db)
     assert (first["channel"], first["resident"]) == ("api", resident_key(SECRET, "api", "someone"))
     assert (second["channel"], second["resident"]) == ("web", resident_key(SECRET, "web", WEB_USER))
@@ -273,27 +287,26 @@ def rate(client: FlaskClient, body: object) -> tuple[int, dict]:
 
 
 def test_thumbs_up_and_down_under_a_web_chat_answer(client: FlaskClient, db: Database) -> None:
-    answered = ask(client, "离婚冷静期多久", user=WEB_USER)
+    answered = ask_in_web_chat(client, "离婚冷静期多久")
     entry_id = answered["entry_id"]
-    status, body = rate(client, {"entry_id": entry_id, "helpful": False, "user": WEB_USER})
+    status, body = rate(client, {"entry_id": entry_id, "helpful": False})
     assert (status, body["recorded"]) == (200, True)
     assert unhelpful_counts(db)[entry_id] == (1, 1)
     # A second click on the same answer changes the rating, it does not add one.
-    assert rate(client, {"entry_id": entry_id, "helpful": True, "user": WEB_USER})[0] == 200
+    assert rate(client, {"entry_id": entry_id, "helpful": True})[0] == 200
     assert unhelpful_counts(db)[entry_id] == (0, 1)
     feedback = [row for row in turns(db) if row["kind"] == "feedback"]
     assert len(feedback) == 1 and feedback[0]["channel"] == "web" and feedback[0]["helpful"] == 1
     # The next answer of the same entry can be rated again.
-    ask(client, "离婚冷静期多久", user=WEB_USER)
-    rate(client, {"entry_id": entry_id, "helpful": False, "user": WEB_USER})
+    ask_in_web_chat(client, "离婚冷静期多久")
+    rate(client, {"entry_id": entry_id, "helpful": False})
     assert unhelpful_counts(db)[entry_id] == (1, 2)
 
 
 def test_an_answer_never_received_cannot_be_rated(client: FlaskClient, db: Database) -> None:
-    answered = ask(client, "离婚冷静期多久", user=WEB_USER)
-    status, body = rate(
-        client, {"entry_id": answered["entry_id"], "helpful": False, "user": "web-" + "f" * 24}
-    )
+    answered = ask_in_web_chat(client, "离婚冷静期多久")
+    client.set_cookie(WEB_CHAT_COOKIE, "f" * 32)  # another browser
+    status, body = rate(client, {"entry_id": answered["entry_id"], "helpful": False})
     assert status == 404 and body["detail"] == "没有找到您收到过的这条回答"
     assert not [row for row in turns(db) if row["kind"] == "feedback"]
 
@@ -302,15 +315,29 @@ def test_an_answer_never_received_cannot_be_rated(client: FlaskClient, db: Datab
     "body",
     [
         [1, 2],
-        {"helpful": False, "user": WEB_USER},
-        {"entry_id": "93", "helpful": False, "user": WEB_USER},
-        {"entry_id": True, "helpful": False, "user": WEB_USER},
-        {"entry_id": 2**70, "helpful": False, "user": WEB_USER},
-        {"entry_id": 1, "helpful": "no", "user": WEB_USER},
-        {"entry_id": 1, "helpful": False},
+        {"helpful": False, "user": "u"},
+        {"entry_id": "93", "helpful": False, "user": "u"},
+        {"entry_id": True, "helpful": False, "user": "u"},
+        {"entry_id": 2**70, "helpful": False, "user": "u"},
+        {"entry_id": 1, "helpful": "no", "user": "u"},
+        {"entry_id": 1, "helpful": False},  # no user and no web chat cookie
         {"entry_id": 1, "helpful": False, "user": "x" * 200},
+        {"entry_id": 1, "helpful": False, "user": 5},
     ],
 )
 def test_bad_feedback_bodies_get_a_clear_400(client: FlaskClient, body: object) -> None:
     status, answer = rate(client, body)
     assert status == 400 and answer["status"] == 400 and answer["detail"]
+
+
+def test_an_api_caller_rates_with_its_user(client: FlaskClient, db: Database) -> None:
+    answered = ask(client, "离婚冷静期多久", user="app-7")
+    status, _ = rate(client, {"entry_id": answered["entry_id"], "helpful": False, "user": "app-7"})
+    assert status == 200
+    assert turns(db)[-1]["resident"] == resident_key(SECRET, "api", "app-7")
+
+
+def test_feedback_nested_too_deep_is_a_400(client: FlaskClient) -> None:
+    body = "[" * 5000 + "]" * 5000
+    response = client.post("/api/feedback", data=body, content_type="application/json")
+    assert response.status_code == 400

@@ -18,8 +18,10 @@ from playwright.sync_api import (
 from sqlite_utils import Database
 from werkzeug.serving import BaseWSGIServer
 
+from bot.chat import WEB_CHAT_COOKIE
 from knowledge.entries import Entry
 from knowledge.preview import render_entry
+from knowledge.residents import hash_secret, resident_key
 from knowledge.settings import get_settings, set_setting
 from knowledge.store import create_entry, entries_by_topic
 from tests.browser_support import DESKTOP, PHONE, SCREENSHOTS, served, watch_page
@@ -152,20 +154,36 @@ def test_topic_menu_offers_choices_and_a_choice_answers(open_chat: Opener, db: D
     chat.assert_clean()
 
 
-def test_each_browser_keeps_its_own_resident_id(open_chat: Opener, db: Database) -> None:
+def web_chat_cookie(chat: Chat) -> dict:
+    """The page's web chat id cookie, as the browser keeps it."""
+    [cookie] = [c for c in chat.page.context.cookies() if c["name"] == WEB_CHAT_COOKIE]
+    return cookie
+
+
+def test_each_browser_keeps_its_own_resident_id(
+    open_chat: Opener, app: Flask, db: Database
+) -> None:
     first = open_chat(PHONE)
-    user = first.page.evaluate("localStorage.getItem('pufa-chat-user')")
-    assert re.fullmatch(r"web-[0-9a-f]{24}", user)
+    cookie = web_chat_cookie(first)
+    assert re.fullmatch(r"[0-9a-f]{32}", cookie["value"])
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+    assert WEB_CHAT_COOKIE not in first.page.evaluate("document.cookie")  # script cannot read it
     first.page.locator("#menu button", has_text="婚姻家庭").click()
     expect(first.replies()).to_have_count(2)
-    # The dialogue kept this resident's choices under the browser's id.
-    state = db.execute("SELECT state FROM conversations WHERE user = ?", [user]).fetchone()
+    # The dialogue kept this browser's choices under its keyed hash in the web namespace.
+    key = resident_key(hash_secret(app.config), "web", cookie["value"])
+    state = db.execute("SELECT state FROM conversations WHERE user = ?", [key]).fetchone()
     assert state is not None and "choices" in state[0]
+    first.ask("1")
+    expect(first.replies()).to_have_count(3)
+    expect(first.replies().nth(2)).to_have_attribute("data-kind", "answer")
     first.page.reload()
     expect(first.replies()).to_have_count(1)
-    assert first.page.evaluate("localStorage.getItem('pufa-chat-user')") == user
+    assert web_chat_cookie(first)["value"] == cookie["value"]
     other = open_chat(PHONE)
-    assert other.page.evaluate("localStorage.getItem('pufa-chat-user')") != user
+    assert web_chat_cookie(other)["value"] != cookie["value"]
+    other.ask("1")
+    expect(other.replies().nth(1)).to_have_attribute("data-kind", "help")
 
 
 def test_reply_text_is_shown_as_text_never_as_html(open_chat: Opener, db: Database) -> None:

@@ -15,10 +15,12 @@ from bot import create_app
 from bot.wechat.dedup import stored_reply
 from bot.wechat.reply import HOLDING_TEXT, LATER_TEXT
 from bot.wechat.standin import WeChatStandIn
-from knowledge.residents import resident_key
+from knowledge.residents import hash_secret, resident_key
 from tests.conftest import TEST_CONFIG
 
 OFF_TOPIC = "请问火星上的天气今天怎么样呀"
+#: The resident's dialogue state is stored under the keyed hash, never the OpenID.
+RESIDENT_KEY = resident_key(hash_secret(TEST_CONFIG), "wx", RESIDENT)
 
 
 @pytest.fixture
@@ -119,14 +121,13 @@ def test_a_failing_dialogue_gets_the_holding_reply_and_a_retry_tries_again(
     sender: WeChatSender, db: Database, caplog
 ):
     # A corrupt dialogue state makes the dialogue raise: real data, no stand-ins.
-    key = resident_key(TEST_CONFIG["SECRET_KEY"], "wx", RESIDENT)  # state is kept by the hash
-    db["conversations"].insert({"user": key, "state": "{broken", "expires_at": 4e9})
+    db["conversations"].insert({"user": RESIDENT_KEY, "state": "{broken", "expires_at": 4e9})
     held = sender.exchange("plain", text_message(OFF_TOPIC, msg_id=5004))
     assert held["Content"] == HOLDING_TEXT
     assert "the dialogue failed" in caplog.text
     assert stored_reply(db, message_dedup_key(5004)) is None  # the claim was released
 
-    db["conversations"].delete(key)
+    db["conversations"].delete(RESIDENT_KEY)
     retry = sender.exchange("plain", text_message(OFF_TOPIC, msg_id=5004))
     assert retry["Content"] not in (HOLDING_TEXT, "")
     assert dialogue_runs(db, OFF_TOPIC) == 1
@@ -182,8 +183,7 @@ def test_a_late_answer_that_cannot_be_sent_is_logged(database_path: Path, db, ca
 def test_a_dialogue_that_fails_after_the_deadline_sends_the_holding_text(
     database_path: Path, db, caplog
 ):
-    key = resident_key(TEST_CONFIG["SECRET_KEY"], "wx", RESIDENT)  # state is kept by the hash
-    db["conversations"].insert({"user": key, "state": "{broken", "expires_at": 4e9})
+    db["conversations"].insert({"user": RESIDENT_KEY, "state": "{broken", "expires_at": 4e9})
     with WeChatStandIn(TEST_CONFIG["WECHAT_APP_ID"], TEST_CONFIG["WECHAT_APP_SECRET"]) as wechat:
         app = late_app(database_path, wechat)
         sender = sender_for(app, app.test_client())

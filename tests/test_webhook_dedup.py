@@ -34,7 +34,7 @@ from knowledge.db import connect
 
 #: A lease no test outlives: claims in these tests are never taken over.
 LEASE = 60.0
-#: Out of scope for any entry: the dialogue falls back and logs it in ``unanswered``.
+#: Out of scope for any entry: the dialogue falls back and records it as an unanswered turn.
 OFF_TOPIC = "请问火星上的天气今天怎么样呀"
 
 

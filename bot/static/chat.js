@@ -1,5 +1,6 @@
 // The web chat: sends what the resident types (or taps) to POST /api/ask and shows the reply.
-// Reply text is always inserted with textContent, never as HTML.
+// Reply text is always inserted with textContent, never as HTML. Which browser is asking
+// travels in the cookie the page set (HttpOnly: this script never sees it).
 "use strict";
 
 (function () {
@@ -8,31 +9,12 @@
   const messages = document.getElementById("messages");
   const composer = document.getElementById("composer");
   const input = document.getElementById("input");
-  const USER_KEY = "pufa-chat-user";
   const NETWORK_ERROR = "网络好像出了点问题，消息没有发出去。请检查网络后点“重试”。";
   const QUICK_REPLIES = [
     { hint: "回复“更多”", label: "更多", text: "更多" },
     { hint: "回复“原文”", label: "查看原文", text: "原文" },
   ];
 
-  // A random id for this browser, so the dialogue keeps this resident's choices apart.
-  function userId() {
-    const bytes = new Uint8Array(12);
-    crypto.getRandomValues(bytes);
-    const fresh = "web-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-    try {
-      const kept = localStorage.getItem(USER_KEY);
-      if (/^web-[0-9a-f]{24}$/.test(kept)) {
-        return kept;
-      }
-      localStorage.setItem(USER_KEY, fresh);
-    } catch (error) {
-      // Storage blocked (private mode): the id lasts as long as the page.
-    }
-    return fresh;
-  }
-
-  const user = userId();
   let queue = Promise.resolve();
 
   function element(tag, className, text) {
@@ -117,8 +99,10 @@
       try {
         const response = await fetch(feedbackApi, {
           method: "POST",
+          credentials: "same-origin",
           headers: { "Content-Type": "application/json", Accept: "application/json" },
-          body: JSON.stringify({ entry_id: entryId, helpful, user }),
+          // Whose answer it was travels in the page's cookie, as with the questions.
+          body: JSON.stringify({ entry_id: entryId, helpful }),
         });
         if (!response.ok) {
           throw new Error(String(response.status));
@@ -191,8 +175,10 @@
     try {
       const response = await fetch(api, {
         method: "POST",
+        credentials: "same-origin",
         headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify({ text, user }),
+        // No user: the page's HttpOnly cookie tells the dialogue which browser is asking.
+        body: JSON.stringify({ text }),
       });
       typing.remove();
       if (response.ok) {
