@@ -17,6 +17,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from bot.conversation import forget_state, stored_state
+from bot.wechat.dedup import forget_resident_replies, resident_replies
 from knowledge.db import get_db
 from knowledge.residents import CHANNELS, hash_secret, resident_key
 from knowledge.store import local_time
@@ -51,7 +52,7 @@ def resident_keys(config: dict[str, Any], user: str, channels: tuple[str, ...]) 
 
 
 def resident_report(user: str, channels: tuple[str, ...]) -> dict[str, Any]:
-    """Everything held about ``user`` on ``channels``: turns and dialogue states."""
+    """Everything held about ``user`` on ``channels``: turns, dialogue states, kept replies."""
     db = get_db()
     keys = resident_keys(current_app.config, user, channels)
     states = {key: stored_state(db, key) for key in keys}
@@ -60,6 +61,7 @@ def resident_report(user: str, channels: tuple[str, ...]) -> dict[str, Any]:
         "retention_days": retention_days(current_app.config),
         "turns": resident_turns(db, keys),
         "states": {key: state for key, state in states.items() if state is not None},
+        "retry_replies": resident_replies(db, keys),
     }
 
 
@@ -85,7 +87,11 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append(
             f"对话状态（{key}，{expires}过期）：{json.dumps(held['state'], ensure_ascii=False)}"
         )
-    if not report["turns"] and not report["states"]:
+    if report["retry_replies"]:
+        lines.append(
+            f"为应对微信重发而暂存的回复：{len(report['retry_replies'])}条（最多保存一天）"
+        )
+    if not report["turns"] and not report["states"] and not report["retry_replies"]:
         lines.append("没有保存任何与您有关的信息。")
     return "\n".join(lines)
 
@@ -113,8 +119,15 @@ def forget_command(user: str, channels: tuple[str, ...]) -> None:
     keys = resident_keys(current_app.config, user, channels)
     texts = forget_texts(db, keys)
     states = forget_state(db, keys)
-    log.info("residents forget %s: %d turns cleared, %d states deleted", keys, texts, states)
-    click.echo(f"已删除该居民的{texts}条对话文字和{states}份对话状态")
+    replies = forget_resident_replies(db, keys)
+    log.info(
+        "residents forget %s: %d turns cleared, %d states and %d kept replies deleted",
+        keys,
+        texts,
+        states,
+        replies,
+    )
+    click.echo(f"已删除该居民的{texts}条对话文字、{states}份对话状态和{replies}条暂存回复")
 
 
 @residents.command("export")

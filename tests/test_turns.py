@@ -187,7 +187,8 @@ def test_forget_deletes_a_residents_texts_and_dialogue_state_only(
 
     result = runner.invoke(args=["residents", "forget", RESIDENT])
     assert result.exit_code == 0, result.output
-    assert "已删除该居民的1条对话文字和1份对话状态" in result.output
+    assert "已删除该居民的1条对话文字、1份对话状态和1条暂存回复" in result.output
+    assert db.execute("SELECT count(*) FROM processed_messages").fetchone()[0] == 1  # the other
     rows = turns(db)
     assert len(rows) == 3  # the counts stay
     assert rows[0]["text"] is None and rows[0]["resident"] is None
@@ -210,6 +211,7 @@ def test_export_prints_everything_held_about_a_resident(
     assert "对话记录：2条" in result.output and "保存180天后删除" in result.output
     assert "“离婚冷静期多久”" in result.output and "直接回答" in result.output
     assert "“冒充”" in result.output and "对话状态" in result.output
+    assert "为应对微信重发而暂存的回复：2条" in result.output
     assert "别人的问题" not in result.output
 
     report = json.loads(runner.invoke(args=["residents", "export", RESIDENT, "--json"]).output)
