@@ -20,7 +20,12 @@ from bot import texts
 from bot.conversation import load_state, save_state
 from bot.paging import paginate
 from knowledge.entries import Entry
-from knowledge.laws import answer_article_ask, article_for_ref, format_articles
+from knowledge.laws import (
+    answer_article_ask,
+    article_for_ref,
+    format_articles,
+    introduce_interpretations,
+)
 from knowledge.matching.matcher import MatchIndex
 from knowledge.preview import render_entry
 from knowledge.settings import get_settings
@@ -126,6 +131,12 @@ class Dialogue:
         """The reply to a text (or recognised voice) message from ``user``."""
         state = load_state(self.db, user)
         reply, new_state = self._decide(text, state)
+        seen = state.get("seen_laws", [])
+        if reply.kind == "answer":
+            # A judicial interpretation is named in full the first time a resident sees it.
+            reply.text, seen = introduce_interpretations(reply.text, seen)
+        if seen:
+            new_state["seen_laws"] = seen
         pages = paginate(reply.text)
         reply.text = pages[0]
         if len(pages) > 1:

@@ -7,15 +7,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from knowledge.laws import article_for_ref, law_articles
+from knowledge.law_registry import LAWS, law_named
+from knowledge.laws import LawRef, find_article, last_article_number, parse_ref
 from knowledge.topics import TOPICS
 
 STATUSES = ("draft", "in_review", "published", "archived")
 #: The statuses as staff read them.
 STATUS_NAMES = {"draft": "草稿", "in_review": "待审核", "published": "已发布", "archived": "已归档"}
-LAW_REF = re.compile(
-    r"^(?P<law>民法典|反电信网络诈骗法|反有组织犯罪法|国家安全法)第(?P<article>\d+)条$"
-)
+_REF_SHAPE = re.compile(r"^(?P<law>.+?)第\d+条(?:之[一二三四五六七八九十]+)?$")
 MAX_QUESTION_CHARS = 200
 MAX_ANSWER_CHARS = 3000
 
@@ -96,12 +95,10 @@ def entry_from_record(
         raise EntryError("status", f"未知状态 {status!r}，可选：{', '.join(STATUSES)}")
     law_refs = _string_list(record.get("law_refs"), "law_refs")
     for ref in law_refs:
-        match = LAW_REF.match(ref)
-        if not match:
-            raise EntryError("law_refs", f"格式应如“民法典第1079条”：{ref!r}")
-        if article_for_ref(ref) is None:
-            count = len(law_articles(match["law"]))
-            raise EntryError("law_refs", f"{ref} 不存在（《{match['law']}》共{count}条）")
+        parsed = parse_law_ref(ref)
+        if find_article(*parsed) is None:
+            count = last_article_number(parsed.law)
+            raise EntryError("law_refs", f"{ref} 不存在（《{parsed.law}》共{count}条）")
     return Entry(
         id=record.get("id") if isinstance(record.get("id"), int) else None,
         topic=topic,
@@ -114,9 +111,23 @@ def entry_from_record(
     )
 
 
-def parse_law_ref(ref: str) -> tuple[str, int]:
-    """Split "民法典第1079条" into ("民法典", 1079)."""
-    match = LAW_REF.match(ref)
-    if match is None:
-        raise EntryError("law_refs", f"格式应如“民法典第1079条”：{ref!r}")
-    return match["law"], int(match["article"])
+def parse_law_ref(ref: str) -> LawRef:
+    """Split "民法典第1079条" into ("民法典", 1079, 0), "刑法第276条之一" into ("刑法", 276, 1).
+
+    Raises :class:`EntryError` for a ref that is not shaped like one, or names a law that is
+    not shipped (knowledge/laws/index.tsv lists the short names).
+    """
+    parsed = parse_ref(ref)
+    if parsed is not None:
+        return parsed
+    shape = _REF_SHAPE.match(ref.strip())
+    if shape is None or shape["law"] in LAWS:
+        raise EntryError("law_refs", f"格式应如“民法典第1079条”“刑法第276条之一”：{ref!r}")
+    short = law_named(shape["law"])
+    if short is not None:
+        raise EntryError("law_refs", f"{ref}：请用简称“{short}”，如“{short}第1条”")
+    raise EntryError(
+        "law_refs",
+        f"{ref}：“{shape['law']}”不是随附的法律（简称见 knowledge/laws/index.tsv，"
+        f"共{len(LAWS)}部）",
+    )

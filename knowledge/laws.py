@@ -1,17 +1,29 @@
-"""The shipped law texts: parse them once, look up articles, answer "民法典第1079条"-style asks."""
+"""The shipped law texts: their articles, citations and "刑法第266条"-style asks.
+
+Which laws ship is data (:mod:`knowledge.law_registry`). Each text is parsed on first
+need and cached, so a process only pays for the laws it actually looks at.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
+from typing import NamedTuple
 
+# LAW_NAMES and law_named are also offered here, where callers found them before the split.
+from knowledge.law_registry import LAW_NAMES as LAW_NAMES
+from knowledge.law_registry import (
+    LAWS,
+    LAWS_DIR,
+    NAMES,
+    NOT_SHIPPED,
+    fold_law_name,
+    law_named_in_full,
+)
+from knowledge.law_registry import law_named as law_named
 from knowledge.matching.normalize import to_simplified
 
-LAWS_DIR = Path(__file__).parent / "laws"
-#: Short name → the file's law; the short name is what law_refs and residents use.
-LAW_NAMES = ("民法典", "反电信网络诈骗法", "反有组织犯罪法", "国家安全法")
 DEFAULT_LAW = "民法典"
 
 _DIGITS = {
@@ -29,25 +41,54 @@ _DIGITS = {
     "九": 9,
 }
 _UNITS = {"十": 10, "百": 100, "千": 1000}
-_ARTICLE_START = re.compile(r"^第([零〇一二两三四五六七八九十百千]+)条[\s\u3000]+(.*)$")
-_NUMBER = r"[0-9零〇一二两三四五六七八九十百千]+"
-_LAW_ALIASES = {
-    "中华人民共和国民法典": "民法典",
-    "民法典": "民法典",
-    "民法": "民法典",
-    "反电信网络诈骗法": "反电信网络诈骗法",
-    "反电诈法": "反电信网络诈骗法",
-    "反诈法": "反电信网络诈骗法",
-    "反有组织犯罪法": "反有组织犯罪法",
-    "国家安全法": "国家安全法",
-    "国安法": "国家安全法",
-}
-_LAW_PATTERN = "|".join(sorted(map(re.escape, _LAW_ALIASES), key=len, reverse=True))
-_ARTICLE_ASK = re.compile(
-    rf"^(?:《?(?P<law>{_LAW_PATTERN})》?)?的?(?:第(?P<n1>{_NUMBER})条|(?P<n2>[0-9]+)条|(?P<last>最后一条))"
-    r"(?:是什么|说的是什么|讲的是什么|写的什么|内容|原文|规定了什么|怎么规定的?|是啥)?$"
+_CHINESE = "零〇一二两三四五六七八九十百千"
+_ARTICLE_START = re.compile(
+    rf"^第([{_CHINESE}]+)条(?:之([一二三四五六七八九十]+))?[\s\u3000]+(.*)$"
 )
-_PUNCTUATION = re.compile(r"[\s，。？?！!、：:“”\"']+")
+_LAW_REF = re.compile(
+    r"^(?P<law>.+?)第(?P<number>[1-9]\d*)条(?:之(?P<sub>[一二三四五六七八九十]+))?$"
+)
+_PUNCTUATION = re.compile(r"[\s，。？?！!、：:“”\"'《》〈〉()（）]+")
+_SUB_ORDINALS = "一二三四五六七八九十"
+# A part heading some texts write without "#" (附则, or 附录： before an appendix).
+_BARE_HEADING = re.compile(r"^附\s*[则录件][：:]?$")
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\ufeff]")
+
+
+class LawRef(NamedTuple):
+    """A reference to one article: 刑法第276条之一 is ("刑法", 276, 1)."""
+
+    law: str
+    number: int
+    sub: int = 0
+
+    @property
+    def label(self) -> str:
+        """The article as written after the law's name: 第276条之一."""
+        return f"第{self.number}条" + (f"之{_SUB_ORDINALS[self.sub - 1]}" if self.sub else "")
+
+    def __str__(self) -> str:
+        return f"{self.law}{self.label}"
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article of a shipped law."""
+
+    law: str
+    number: int
+    text: str
+    sub: int = 0  # 第一百二十条之一 has sub 1
+
+    @property
+    def ref(self) -> LawRef:
+        """This article as a law_ref."""
+        return LawRef(self.law, self.number, self.sub)
+
+    @property
+    def title(self) -> str:
+        """How residents see it cited: 《民法典》第1079条, 《刑法》第276条之一."""
+        return f"《{self.law}》{self.ref.label}"
 
 
 def chinese_to_int(text: str) -> int:
@@ -66,78 +107,112 @@ def chinese_to_int(text: str) -> int:
     return total + digit
 
 
-@dataclass(frozen=True)
-class Article:
-    """One article of a shipped law."""
-
-    law: str
-    number: int
-    text: str
-
-    @property
-    def title(self) -> str:
-        """How residents see it cited: 《民法典》第1079条."""
-        return f"《{self.law}》第{self.number}条"
+# The law's name is looked up, not spelled out in the pattern: compiling some 300 names
+# into one alternation cost more at start-up than the look-up ever does.
+_ARTICLE_ASK = re.compile(
+    r"^(?P<law>[^第0-9]*?)的?"
+    rf"(?:(?:第(?P<n1>[0-9{_CHINESE}]+)|(?P<n2>[0-9]+))条(?:之(?P<sub>[{_SUB_ORDINALS}]+))?"
+    r"|(?P<last>最后一条))"
+    r"(?:是什么|说的是什么|讲的是什么|写的什么|内容|原文|规定了什么|怎么规定的?|是啥)?$"
+)
 
 
-def parse_law(markdown: str, law: str) -> dict[int, Article]:
-    """Split a law's Markdown text (format in laws/README.md) into its articles."""
+def parse_law(markdown: str, law: str) -> dict[tuple[int, int], Article]:
+    """Split a law's Markdown text (format in laws/README.md) into its articles.
+
+    Keys are (number, sub): 第一百二十条 is (120, 0), 第一百二十条之一 (120, 1).
+    A preamble before the first article, every heading and an appendix after the last
+    article are left out.
+    """
     body = markdown.split("<!-- INFO END -->", 1)[-1]
-    articles: dict[int, Article] = {}
-    number, paragraphs = 0, []
-    for line in body.splitlines():
+    articles: dict[tuple[int, int], Article] = {}
+    key, paragraphs = (0, 0), []
+
+    def close() -> None:
+        if key[0]:
+            articles[key] = Article(law, key[0], "\n".join(paragraphs), key[1])
+
+    for line in _INVISIBLE.sub("", body).splitlines():
         line = line.strip()
         start = _ARTICLE_START.match(line)
         if start:
-            if number:
-                articles[number] = Article(law, number, "\n".join(paragraphs))
-            number, paragraphs = chinese_to_int(start[1]), [start[2].strip()]
-        elif line.startswith("#"):
-            if number:
-                articles[number] = Article(law, number, "\n".join(paragraphs))
-            number, paragraphs = 0, []
-        elif line and number:
+            close()
+            sub = chinese_to_int(start[2]) if start[2] else 0
+            key, paragraphs = (chinese_to_int(start[1]), sub), [start[3].strip()]
+        elif line.startswith("#") or _BARE_HEADING.match(line):
+            close()
+            key, paragraphs = (0, 0), []
+        elif line and key[0]:
             paragraphs.append(line)
-    if number:
-        articles[number] = Article(law, number, "\n".join(paragraphs))
+    close()
     return articles
 
 
 @cache
-def law_articles(law: str) -> dict[int, Article]:
-    """All articles of one shipped law by number (parsed once per process)."""
-    if law not in LAW_NAMES:
-        raise KeyError(law)
-    return parse_law((LAWS_DIR / f"{law}.md").read_text(encoding="utf-8"), law)
+def law_articles(law: str) -> dict[tuple[int, int], Article]:
+    """All articles of one shipped law by (number, sub), parsed on first need, then cached."""
+    return parse_law((LAWS_DIR / LAWS[law].file).read_text(encoding="utf-8"), law)
 
 
-def find_article(law: str, number: int) -> Article | None:
-    """The article, or None if the law has no such article."""
-    return law_articles(law).get(number) if law in LAW_NAMES else None
+def last_article_number(law: str) -> int:
+    """The number of the law's last article (its count, inserted 之一 articles aside)."""
+    return max(number for number, _sub in law_articles(law))
+
+
+def find_article(law: str, number: int, sub: int = 0) -> Article | None:
+    """The article, or None if there is no such law or article."""
+    return law_articles(law).get((number, sub)) if law in LAWS else None
+
+
+def parse_ref(ref: str) -> LawRef | None:
+    """Read a law_ref such as "劳动合同法第82条" or "刑法第276条之一"; None if malformed.
+
+    The law must be a shipped short name; whether the article exists is not checked.
+    """
+    match = _LAW_REF.match(ref.strip())
+    if match is None or match["law"] not in LAWS:
+        return None
+    sub = chinese_to_int(match["sub"]) if match["sub"] else 0
+    return LawRef(match["law"], int(match["number"]), sub)
 
 
 def article_for_ref(ref: str) -> Article | None:
     """The article a law_ref like "民法典第1079条" points to, or None."""
-    match = re.fullmatch(rf"({'|'.join(LAW_NAMES)})第(\d+)条", ref)
-    return find_article(match[1], int(match[2])) if match else None
+    parsed = parse_ref(ref)
+    return find_article(*parsed) if parsed else None
 
 
 def answer_article_ask(text: str) -> str | None:
-    """The reply to an article look-up such as "民法典第1079条", or None if it is not one.
+    """The reply to an article look-up such as "刑法第266条", or None if it is not one.
 
-    An article number the law does not have gets a reply saying how many it has.
+    The law may be named by its short name, full title or an alias; without one it is the
+    民法典. An article the law does not have gets a reply saying how many it has; a law
+    that is not shipped (婚姻法, repealed) gets a reply saying why and where to look.
     """
-    ask = _ARTICLE_ASK.match(_PUNCTUATION.sub("", to_simplified(text)))
+    compact = _PUNCTUATION.sub("", to_simplified(text)).replace("中华人民共和国", "")
+    ask = _ARTICLE_ASK.match(compact)
     if ask is None:
         return None
-    law = _LAW_ALIASES[ask["law"]] if ask["law"] else DEFAULT_LAW
-    articles = law_articles(law)
-    number = max(articles) if ask["last"] else chinese_to_int(ask["n1"] or ask["n2"])
-    article = articles.get(number)
-    if article is None:
+    named = fold_law_name(ask["law"]) if ask["law"] else None
+    if named and named not in NAMES and named not in NOT_SHIPPED:
+        return None  # "我想知道第5条": not a law's name, so a question for the matcher
+    if named in NOT_SHIPPED:
         return (
-            f"《{law}》共{len(articles)}条，没有第{number}条。"
-            f"请核对条号后再问，例如“{law}第{min(articles)}条”。"
+            f"{NOT_SHIPPED[named]}您可以直接说出您的问题，或者查看现行条文，例如“民法典第1079条”。"
+        )
+    law = NAMES[named] if named else DEFAULT_LAW
+    if ask["last"]:
+        number, sub = last_article_number(law), 0
+    else:
+        number = chinese_to_int(ask["n1"] or ask["n2"])
+        sub = chinese_to_int(ask["sub"]) if ask["sub"] else 0
+    article = find_article(law, number, sub)
+    if article is None:
+        wanted = LawRef(law, number, sub).label
+        first = min(law_articles(law))[0]
+        return (
+            f"《{law}》共{last_article_number(law)}条，没有{wanted}。"
+            f"请核对条号后再问，例如“{law}第{first}条”。"
         )
     return format_articles([article])
 
@@ -145,3 +220,32 @@ def answer_article_ask(text: str) -> str | None:
 def format_articles(articles: list[Article]) -> str:
     """Articles as residents read them: the citation on its own line, then the text."""
     return "\n\n".join(f"{article.title}\n{article.text}" for article in articles)
+
+
+def format_citation(refs: list[LawRef]) -> str:
+    """The 法律依据 line: 《民法典》第1077条、第1080条；《刑法》第276条之一."""
+    by_law: dict[str, list[str]] = {}
+    for ref in refs:
+        by_law.setdefault(ref.law, []).append(ref.label)
+    return "；".join(f"《{law}》{'、'.join(labels)}" for law, labels in by_law.items())
+
+
+def introduce_interpretations(text: str, seen: list[str]) -> tuple[str, list[str]]:
+    """Name each judicial interpretation in full where ``text`` first mentions it.
+
+    ``seen`` holds the interpretations the resident has already seen named in full; they
+    stay short. Returns the text and the updated list. The first mention, 《民间借贷司法解释》
+    or 民间借贷司法解释, becomes 《最高人民法院关于…的规定》（民间借贷司法解释）.
+    """
+    seen = list(seen)
+    for law in LAWS.values():
+        if not law.is_interpretation or law.name in seen:
+            continue
+        if law_named_in_full(law, text):
+            seen.append(law.name)
+            continue
+        mention = re.search(rf"《?{re.escape(law.name)}》?", text)
+        if mention is not None:
+            text = text[: mention.start()] + law.introduction + text[mention.end() :]
+            seen.append(law.name)
+    return text, seen

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from knowledge.entries import Entry, parse_law_ref
+from knowledge.laws import format_citation
 from knowledge.settings import render_placeholders
 
 
 def cite(law_refs: list[str]) -> str:
-    """The citation line's text: 《民法典》第1079条、第1080条；《反电信网络诈骗法》第25条."""
-    by_law: dict[str, list[str]] = {}
-    for ref in law_refs:
-        law, number = parse_law_ref(ref)
-        by_law.setdefault(law, []).append(f"第{number}条")
-    return "；".join(f"《{law}》{'、'.join(numbers)}" for law, numbers in by_law.items())
+    """The citation line's text: 《民法典》第1079条、第1080条；《刑法》第276条之一."""
+    return format_citation([parse_law_ref(ref) for ref in law_refs])
 
 
 def render_entry(entry: Entry, settings: dict[str, str]) -> str:

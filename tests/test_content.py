@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from knowledge.entries import Entry, EntryError, entry_from_record, parse_law_ref
-from knowledge.laws import LAW_NAMES, article_for_ref, chinese_to_int
+from knowledge.law_registry import LAW_NAMES, law_named
+from knowledge.laws import LawRef, article_for_ref, chinese_to_int
 from knowledge.matching.normalize import clean_text
 from knowledge.seed import shipped_records
 from knowledge.settings import PLACEHOLDER, SETTINGS, render_placeholders
@@ -42,8 +43,14 @@ _COUNTING = set("年元条日天%万千百亿岁月个次倍多余块人名件�
 _NUMBER = re.compile(r"\d+(?:[- ]\d+)*(?:\.\d+)?")
 _ISO_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
 _NUMERAL = r"[0-9零〇一二两三四五六七八九十百千]+"
-_ARTICLE_MENTION = re.compile(rf"第({_NUMERAL}(?:[、,和及与至到-]第?{_NUMERAL})*)条")
+_ARTICLE_MENTION = re.compile(
+    rf"第({_NUMERAL}(?:[、,和及与至到-]第?{_NUMERAL})*)条(?:之([一二三四五六七八九十]+))?"
+)
 _OTHER_LAW_BEFORE = re.compile(r"([\u4e00-\u9fff]{1,12}(?:法|条例|规定|解释|办法|通则))的?$")
+_LONGEST_LAW_NAME = 60
+_SHIPPED_LAW = re.compile("|".join(sorted(map(re.escape, LAW_NAMES), key=len, reverse=True)))
+# What an answer says when it leans on an interpretation without naming which one.
+_VAGUE_INTERPRETATION = re.compile(r"司法解释|最高人民法院")
 
 
 def phone_like_numbers(text: str) -> list[str]:
@@ -74,13 +81,18 @@ def phone_like_numbers(text: str) -> list[str]:
 
 
 def _law_named_before(prefix: str) -> str | None:
-    """The law named right before an article mention, if any (shipped or not)."""
+    """The law named right before an article mention, if any (shipped or not).
+
+    A shipped law may be named by its short name, full title or an alias; the short
+    name is returned. Another law comes back as written.
+    """
     prefix = prefix.removesuffix("的")
-    bracketed = re.search(r"《([^《》]{1,30})》$", prefix)
+    bracketed = re.search(r"《((?:[^《》]|《[^《》]*》){1,80})》$", prefix)
     if bracketed:
-        return bracketed[1].removeprefix("中华人民共和国")
-    for law in LAW_NAMES:
-        if prefix.endswith(law):
+        return law_named(bracketed[1]) or bracketed[1].removeprefix("中华人民共和国")
+    for length in range(min(len(prefix), _LONGEST_LAW_NAME), 0, -1):
+        law = law_named(prefix[-length:])
+        if law is not None:
             return law
     other = _OTHER_LAW_BEFORE.search(prefix)
     return other[1] if other else None
@@ -93,21 +105,26 @@ def article_mention_problems(answer: str, law_refs: list[str]) -> list[str]:
     references; lists such as 第1077条、第1078条 or 第1062、1063条 are read item by item.
     """
     answer = unicodedata.normalize("NFKC", answer)
-    ref_laws = list(dict.fromkeys(parse_law_ref(ref)[0] for ref in law_refs))
+    cited = {parse_law_ref(ref) for ref in law_refs}
+    ref_laws = list(dict.fromkeys(ref.law for ref in cited))
     problems = []
     for mention in _ARTICLE_MENTION.finditer(answer):
         law = _law_named_before(answer[: mention.start()])
         numbers = [
             chinese_to_int(part) for part in re.split(r"[、,和及与至到-]第?", mention[1]) if part
         ]
-        for number in numbers:
-            if law is not None and law not in LAW_NAMES:
-                problems.append(f"“{law}第{number}条”：只能写四部随附法律的条号")
+        # 之一 belongs to the last number of a list: 第275条、第276条之一.
+        subs = [0] * (len(numbers) - 1) + [chinese_to_int(mention[2]) if mention[2] else 0]
+        for number, sub in zip(numbers, subs, strict=True):
+            label = LawRef("", number, sub).label
+            if law is not None and law_named(law) is None:
+                problems.append(f"“{law}{label}”：只能写随附法律的条号")
             elif not any(
-                f"{candidate}第{number}条" in law_refs for candidate in ([law] if law else ref_laws)
+                LawRef(candidate, number, sub) in cited
+                for candidate in ([law] if law else ref_laws)
             ):
                 named = law or "/".join(ref_laws) or "（未注明法律）"
-                problems.append(f"“{named}第{number}条”不在 law_refs {law_refs} 中")
+                problems.append(f"“{named}{label}”不在 law_refs {law_refs} 中")
     return problems
 
 
@@ -157,8 +174,24 @@ def test_phone_rule_lets_facts_through(text: str) -> None:
         ("见第1079条。", ["民法典第1077条"], 1),
         ("见第1079条。", [], 1),
         ("按刑法第266条处罚。", [], 1),
+        ("按刑法第266条处罚。", ["刑法第266条"], 0),
         ("《反家庭暴力法》第二十三条规定", ["民法典第1042条"], 1),
+        ("《反家庭暴力法》第二十三条规定", ["反家庭暴力法第23条"], 0),
         ("民法典第5条", ["反电信网络诈骗法第5条"], 1),
+        ("刑法第276条之一", ["刑法第276条"], 1),
+        ("刑法第276条之一", ["刑法第276条之一"], 0),
+        ("见第275条、第276条之一", ["刑法第275条", "刑法第276条之一"], 0),
+        ("《中华人民共和国劳动合同法》第八十二条", ["劳动合同法第82条"], 0),
+        ("婚姻家庭编解释（一）第88条", ["婚姻家庭编解释（一）第88条"], 0),
+        ("《婚姻家庭编解释（二）》第8条", ["婚姻家庭编解释（一）第8条"], 1),
+        (
+            "《最高人民法院关于审理民间借贷案件适用法律若干问题的规定》第二十五条",
+            ["民间借贷司法解释第25条"],
+            0,
+        ),
+        ("农民工工资支付条例第30条", ["保障农民工工资支付条例第30条"], 0),
+        ("治安管理处罚法第42条", ["民法典第1024条"], 1),
+        ("按照劳动合同法，第82条", ["劳动合同法第82条"], 0),
     ],
 )
 def test_article_mention_rule(answer: str, refs: list[str], problem_count: int) -> None:
@@ -254,6 +287,59 @@ def test_every_article_in_an_answer_is_cited(entries: list[tuple[str, Entry]]) -
         f"{label}: {problem}"
         for label, entry in entries
         for problem in article_mention_problems(entry.answer, entry.law_refs)
+    ]
+    assert not problems, report(problems)
+
+
+def uncited_laws(answer: str, law_refs: list[str]) -> list[str]:
+    """Shipped laws ``answer`` names (by short name) without citing any of their articles."""
+    cited = {parse_law_ref(ref).law for ref in law_refs}
+    return sorted(set(_SHIPPED_LAW.findall(answer)) - cited)
+
+
+def vague_interpretations(answer: str) -> list[str]:
+    """Mentions of "司法解释" or "最高人民法院" that name no shipped interpretation."""
+    return _VAGUE_INTERPRETATION.findall(_SHIPPED_LAW.sub("", answer))
+
+
+@pytest.mark.parametrize(
+    ("answer", "refs", "uncited", "vague"),
+    [
+        ("按照劳动合同法，单位应当签合同。", ["劳动合同法第10条"], [], []),
+        ("按照劳动合同法，单位应当签合同。", ["民法典第1079条"], ["劳动合同法"], []),
+        ("按民间借贷司法解释，上限是4倍。", ["民间借贷司法解释第25条"], [], []),
+        (
+            "按最高人民法院的司法解释，上限是4倍。",
+            ["民法典第680条"],
+            [],
+            ["最高人民法院", "司法解释"],
+        ),
+        ("依照治安管理处罚法处理。", [], [], []),
+    ],
+)
+def test_law_naming_rules(
+    answer: str, refs: list[str], uncited: list[str], vague: list[str]
+) -> None:
+    assert uncited_laws(answer, refs) == uncited
+    assert vague_interpretations(answer) == vague
+
+
+def test_every_shipped_law_named_is_cited(entries: list[tuple[str, Entry]]) -> None:
+    """An answer that names a shipped law cites the article it relies on."""
+    problems = [
+        f"{label}: names {laws} without citing an article"
+        for label, entry in entries
+        if (laws := uncited_laws(entry.answer, entry.law_refs))
+    ]
+    assert not problems, report(problems)
+
+
+def test_interpretations_are_named(entries: list[tuple[str, Entry]]) -> None:
+    """ "按最高人民法院的司法解释" says nothing a resident can look up: name the interpretation."""
+    problems = [
+        f"{label}: {found}"
+        for label, entry in entries
+        if (found := vague_interpretations(entry.answer))
     ]
     assert not problems, report(problems)
 

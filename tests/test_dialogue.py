@@ -181,3 +181,50 @@ def test_a_bare_number_with_nothing_to_choose_is_not_matched(
         reply = dialogue.respond_to_text("u", text)
         assert reply.kind == "help" and "请直接说出您想问的问题" in reply.text
     assert "candidates" not in reply.record  # nothing a resident asked went unanswered
+
+
+LOAN_INTEREST = Entry(
+    id=None,
+    topic="contract",
+    question="借钱约定的利息最高能多少？",
+    alternates=["民间借贷利息上限", "借条利息太高受法律保护吗", "私人借款利率多少合法"],
+    answer="约定的利率超过合同成立时一年期贷款市场报价利率四倍的部分，民间借贷司法解释规定不予支持。",
+    law_refs=["民间借贷司法解释第25条", "民法典第680条"],
+    status="published",
+)
+FULL_TITLE = "《最高人民法院关于审理民间借贷案件适用法律若干问题的规定》（民间借贷司法解释）"
+
+
+def test_interpretation_is_named_in_full_the_first_time_a_resident_sees_it(
+    bare_db: Database, bare_database_path
+) -> None:
+    create_entry(bare_db, LOAN_INTEREST, "测试")
+    dialogue = Dialogue(bare_db, current_index(bare_db, str(bare_database_path)))
+    first = dialogue.respond_to_text("u", "借钱约定的利息最高能多少")
+    assert first.kind == "answer"
+    assert first.text.count(FULL_TITLE) == 1
+    assert f"{FULL_TITLE}规定不予支持" in first.text
+    assert "法律依据：《民间借贷司法解释》第25条；《民法典》第680条" in first.text
+    # The same resident: the short name from now on, in answers and in 原文.
+    original = dialogue.respond_to_text("u", "原文")
+    assert original.text.startswith(
+        "《民间借贷司法解释》第25条\n出借人请求借款人按照合同约定利率支付利息的"
+    )
+    assert "《民法典》第680条\n禁止高利放贷" in original.text
+    assert FULL_TITLE not in dialogue.respond_to_text("u", "借钱约定的利息最高能多少").text
+    # Another resident sees the full title, even when the first thing asked is 原文-like.
+    other = dialogue.respond_to_text("v", "民间借贷司法解释第25条")
+    assert other.text.startswith(f"{FULL_TITLE}第25条\n出借人请求借款人")
+
+
+@pytest.mark.parametrize(
+    ("ask", "start"),
+    [
+        ("刑法第276条之一", "《刑法》第276条之一\n以转移财产、逃匿等方法逃避支付劳动者的劳动报酬"),
+        ("劳动合同法第82条", "《劳动合同法》第82条\n用人单位自用工之日起超过一个月不满一年"),
+        ("工伤保险条例第十四条", "《工伤保险条例》第14条\n职工有下列情形之一的，应当认定为工伤"),
+    ],
+)
+def test_article_lookup_in_every_shipped_text(dialogue: Dialogue, ask: str, start: str) -> None:
+    reply = dialogue.respond_to_text("u", ask)
+    assert reply.kind == "answer" and reply.text.startswith(start)

@@ -226,7 +226,7 @@ def test_bad_records_are_named_and_nothing_is_written(
 
 def test_every_bad_record_is_reported_at_once(empty_db: Database) -> None:
     records = bad({"topic": "weather"})
-    records[2]["law_refs"] = ["刑法第266条"]
+    records[2]["law_refs"] = ["治安管理处罚法第42条"]
     with pytest.raises(InvalidRecordsError) as raised:
         import_records(empty_db, records, by="导入")
     assert [(p.position, p.field) for p in raised.value.problems] == [
