@@ -10,10 +10,22 @@ from __future__ import annotations
 from flask import Flask, redirect, request
 from werkzeug.wrappers import Response
 
-from console import access, auth, dashboard, entries, frame, tryout, unanswered
+from console import (
+    access,
+    auth,
+    dashboard,
+    entries,
+    entry_form,
+    exchange,
+    frame,
+    review,
+    topics,
+    tryout,
+    unanswered,
+)
 
 #: The console's areas, in the order they are registered under ``/admin``.
-AREAS = (auth, dashboard, unanswered, tryout, entries)
+AREAS = (auth, dashboard, unanswered, tryout, entries, entry_form, exchange, review, topics)
 # Nested once, at import: every app built later registers the same ``admin`` blueprint.
 for _area in AREAS:
     frame.bp.register_blueprint(_area.bp)

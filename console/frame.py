@@ -67,7 +67,17 @@ NAV = [
         ("admin.unanswered.groups", "admin.unanswered.listing", "admin.unanswered.alternate"),
     ),
     NavItem("试一试", "admin.tryout.page", ("admin.tryout.page",)),
-    NavItem("知识条目", "admin.entries.listing", ("admin.entries.listing", "admin.entries.detail")),
+    NavItem(
+        "知识条目",
+        "admin.entries.listing",
+        (
+            "admin.entries.listing",
+            "admin.entries.detail",
+            "admin.entry_form.new",
+            "admin.entry_form.edit",
+        ),
+    ),
+    NavItem("审核", "admin.review.queue", ("admin.review.queue", "admin.review.decide"), "review"),
 ]
 
 

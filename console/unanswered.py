@@ -106,7 +106,7 @@ def dismiss() -> Response:
 @bp.post("/unanswered/new-entry")
 @require_permission("edit")
 def new_entry() -> Response:
-    """Make a new entry's draft from a group, and open it for the answer to be written."""
+    """Make a new entry's draft from a group, and open it in the entry form for the answer."""
     try:
         group = _posted_group()
         entry_id = new_entry_from_group(get_db(), group, current_user.account)
@@ -120,7 +120,7 @@ def new_entry() -> Response:
         group.count,
     )
     flash(f"已新建条目{entry_id}的草稿：请写好答案和法律依据，再提交审核")
-    return redirect(url_for("admin.entries.detail", entry_id=entry_id), code=303)
+    return redirect(url_for("admin.entry_form.edit", entry_id=entry_id), code=303)
 
 
 @bp.post("/unanswered/alternate")

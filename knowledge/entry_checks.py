@@ -9,7 +9,6 @@ beside the answer (the text of every cited article).
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, replace
 from typing import Literal
@@ -17,8 +16,9 @@ from typing import Literal
 import numpy as np
 from sqlite_utils import Database
 
+from knowledge.answer_rules import NATIONAL_NUMBERS, article_mention_problems, phone_like_numbers
 from knowledge.entries import Entry
-from knowledge.laws import LAW_NAMES, article_for_ref
+from knowledge.laws import article_for_ref
 from knowledge.matching.features import feature_codes, row_bits, sorted_keys
 from knowledge.matching.matcher import MatchIndex
 from knowledge.preview import render_entry, reply_bytes
@@ -30,22 +30,11 @@ Severity = Literal["error", "warning", "info"]
 SEVERITY_NAMES = {"error": "错误", "warning": "提醒", "info": "参考"}
 
 MAX_REPLY_BYTES = 2048  # WeChat refuses longer text replies
-#: National numbers an answer may name (hotlines, and the emergency numbers 119, 120,
-#: 122); local ones come from settings placeholders.
-NATIONAL_NUMBERS = frozenset(
-    {"110", "96110", "12348", "12339", "12333", "12345", "12315", "119", "120", "122"}
-)
 #: A new entry is checked under this id, which no stored entry has.
 NEW_ENTRY_ID = -1
 # A runner-up this close to the best candidate (as a share of its score) counts as near.
 NEAR_SHARE = 0.85
 
-_CITED = re.compile(rf"(?:《?(?P<law>{'|'.join(LAW_NAMES)})》?)?第(?P<number>\d+)条")
-_OTHER_LAW = re.compile(r"《([^《》]{2,30})》")
-_LONG_NUMBER = re.compile(r"(?<![\d.])(?:\d[\d\- －]{5,}\d)(?![\d.%万元])")
-_DIALLED = re.compile(
-    r"(?:电话|拨打|热线|致电|联系|打)[^0-9\n]{0,3}(?P<number>\d{3,6})(?![\d\-－])"
-)
 _FIRST_PAIR_CODE = 1 << 36  # feature codes from here on are character or syllable pairs
 # Another entry's phrasing is asked again only when at least this share of its character
 # and sound pairs occur in the draft: with fewer, the draft cannot outscore its owner.
@@ -77,28 +66,14 @@ def law_findings(entry: Entry) -> list[Finding]:
             findings.append(Finding("error", "law_ref", f"法律依据 {ref} 在随附法律文本中不存在。"))
         else:
             findings.append(Finding("info", "law_text", article.title, detail=article.text))
-    current_law = None
-    for match in _CITED.finditer(entry.answer):
-        current_law = match["law"] or current_law
-        laws = [current_law] if current_law else list(LAW_NAMES)
-        if not any(f"{law}第{match['number']}条" in entry.law_refs for law in laws):
-            named = f"《{current_law}》" if current_law else ""
-            findings.append(
-                Finding(
-                    "error",
-                    "citation",
-                    f"答案提到{named}第{match['number']}条，但它不在法律依据里：请加入法律依据或改正条号。",
-                )
+    for problem in article_mention_problems(entry.answer, entry.law_refs):
+        findings.append(
+            Finding(
+                "error",
+                "citation",
+                f"答案提到的{problem}：请把它加入法律依据，或改正条号。",
             )
-    for law in dict.fromkeys(_OTHER_LAW.findall(entry.answer)):
-        if law not in LAW_NAMES:
-            findings.append(
-                Finding(
-                    "warning",
-                    "other_law",
-                    f"答案提到《{law}》，随附法律文本里没有它，无法核对条文：请审核人对照原文确认。",
-                )
-            )
+        )
     return findings
 
 
@@ -122,19 +97,16 @@ def text_findings(entry: Entry, settings: dict[str, str]) -> list[Finding]:
                 "答案里有不成对的花括号，或花括号里不是占位符（占位符如{办公室电话}，中间不能有空格）。",
             )
         )
-    numbers = [m[0] for m in _LONG_NUMBER.finditer(entry.answer)]
-    numbers += [m["number"] for m in _DIALLED.finditer(entry.answer)]
-    for number in dict.fromkeys(numbers):
-        if re.sub(r"\D", "", number) not in NATIONAL_NUMBERS:
-            findings.append(
-                Finding(
-                    "error",
-                    "phone",
-                    f"答案里写了号码 {number}：本地电话请用占位符（如{{办公室电话}}、{{调解中心电话}}），"
-                    "在“设置”里填写；可以直接写的只有全国统一号码"
-                    f"（{'、'.join(sorted(NATIONAL_NUMBERS, key=int))}）。",
-                )
+    for number in dict.fromkeys(phone_like_numbers(entry.answer)):
+        findings.append(
+            Finding(
+                "error",
+                "phone",
+                f"答案里写了号码 {number}：本地电话请用占位符（如{{办公室电话}}、{{调解中心电话}}），"
+                "在“设置”里填写；可以直接写的只有全国统一号码"
+                f"（{'、'.join(sorted(NATIONAL_NUMBERS, key=int))}）。",
             )
+        )
     size = reply_bytes(render_entry(entry, settings))
     if size > MAX_REPLY_BYTES:
         findings.append(

@@ -18,7 +18,7 @@ import io
 import json
 import logging
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import yaml
@@ -83,7 +83,7 @@ def _shorten(text: str, limit: int = 20) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def file_format(path: Path) -> str:
+def file_format(path: PurePath) -> str:
     """ "json", "yaml" or "csv" from the file name; :class:`ExchangeError` for anything else."""
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
@@ -93,7 +93,8 @@ def file_format(path: Path) -> str:
     return fmt
 
 
-def _decode(data: bytes, fmt: str, path: Path) -> str:
+def decode_text(data: bytes, fmt: str, path: PurePath) -> str:
+    """A file's bytes as text: UTF-8 with or without BOM, or GB18030 for CSV from Excel."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -167,7 +168,7 @@ def read_records(path: Path) -> list[Any]:
         raise ExchangeError(f"找不到文件：{path}") from None
     except OSError as error:
         raise ExchangeError(f"无法读取文件 {path}：{error.strerror}") from None
-    return parse_records(_decode(data, fmt, path), fmt)
+    return parse_records(decode_text(data, fmt, path), fmt)
 
 
 def _question_of(record: Any) -> str | None:

@@ -7,16 +7,12 @@ from knowledge.laws import format_citation
 from knowledge.settings import render_placeholders
 
 
-def cite(law_refs: list[str]) -> str:
-    """The citation line's text: 《民法典》第1079条、第1080条；《刑法》第276条之一."""
-    return format_citation([parse_law_ref(ref) for ref in law_refs])
-
-
 def render_entry(entry: Entry, settings: dict[str, str]) -> str:
     """An entry's answer as residents read it: placeholders filled, the law cited."""
     text = render_placeholders(entry.answer, settings).strip()
     if entry.law_refs:
-        text += f"\n\n法律依据：{cite(entry.law_refs)}\n（回复“原文”查看法条原文）"
+        citation = format_citation([parse_law_ref(ref) for ref in entry.law_refs])
+        text += f"\n\n法律依据：{citation}\n（回复“原文”查看法条原文）"
     return text
 
 

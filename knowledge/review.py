@@ -27,7 +27,6 @@ from knowledge.users import ROLE_NAMES, User
 CONTENT_FIELDS = ("topic", "question", "alternates", "answer", "law_refs", "keywords")
 _LIST_FIELDS = ("alternates", "law_refs", "keywords")
 DRAFT_STATES = {"draft": "草稿", "in_review": "待审核"}
-STATUS_NAMES = {"draft": "草稿", "in_review": "待审核", "published": "已发布", "archived": "已归档"}
 MAX_COMMENT_CHARS = 1000
 
 
@@ -37,6 +36,27 @@ class ReviewError(ValueError):
     def __init__(self, message: str, findings: list[Finding] | None = None) -> None:
         super().__init__(message)
         self.findings = findings or []
+
+
+class StaleDraftError(ReviewError):
+    """The draft changed since the caller read it; nothing was written."""
+
+
+class NotAllowedError(ReviewError):
+    """The account may not do this: its role, a disabled account, or its own change."""
+
+
+class BadInputError(ReviewError):
+    """What was sent is not a valid entry or comment; the message names what is wrong."""
+
+
+def http_status(error: ReviewError) -> int:
+    """The HTTP status a refused action answers with: 400, 403 or 409 (a conflict of state)."""
+    if isinstance(error, BadInputError):
+        return 400
+    if isinstance(error, NotAllowedError):
+        return 403
+    return 409
 
 
 @dataclass(frozen=True)
@@ -119,7 +139,7 @@ def _require(user: User, permission: str, doing: str) -> None:
     if not user.can(permission):
         role = ROLE_NAMES.get(user.role, user.role)
         state = "已停用" if user.disabled else f"角色是{role}"
-        raise ReviewError(f"账号“{user.name}”{state}，不能{doing}。")
+        raise NotAllowedError(f"账号“{user.name}”{state}，不能{doing}。")
 
 
 def _entry_or_error(db: Database, entry_id: int) -> Entry:
@@ -129,11 +149,12 @@ def _entry_or_error(db: Database, entry_id: int) -> Entry:
     return entry
 
 
-def _checked(db: Database, record: dict[str, Any]) -> Entry:
+def draft_entry(db: Database, record: dict[str, Any]) -> Entry:
+    """A form's or file's record checked as a draft entry; :class:`ReviewError` names the field."""
     try:
         return entry_from_record({**record, "status": "draft"}, topics=known_topics(db))
     except EntryError as error:
-        raise ReviewError(
+        raise BadInputError(
             f"{_FIELD_NAMES.get(error.field, error.field)}：{error.message}"
         ) from None
 
@@ -163,7 +184,7 @@ def save_draft(
     guards against lost edits: when someone saved the draft since, nothing is written.
     """
     _require(user, "edit", "编辑条目")
-    checked = _checked(db, record)
+    checked = draft_entry(db, record)
     content = _content(checked)
     at = now()
     with write(db):
@@ -178,7 +199,7 @@ def save_draft(
         if expected_revision is not None and (current.revision if current else 0) != (
             expected_revision
         ):
-            raise ReviewError(
+            raise StaleDraftError(
                 f"条目 {entry_id} 的草稿在您打开之后被“{current.updated_by if current else '他人'}”"
                 "修改过：请重新打开后再改，您的修改没有保存。"
             )
@@ -240,7 +261,7 @@ def submit_draft(db: Database, user: User, entry_id: int, live: MatchIndex) -> D
         report = check_entry(db, draft.entry, live)
         if report.errors:
             problems = "；".join(finding.message for finding in report.errors)
-            raise ReviewError(f"检查未通过，不能提交：{problems}", report.errors)
+            raise BadInputError(f"检查未通过，不能提交：{problems}", report.errors)
         at = now()
         db["entry_drafts"].update(
             entry_id, {"state": "in_review", "submitted_by": user.name, "submitted_at": at}
@@ -279,12 +300,12 @@ def approve_draft(
     with write(db):
         draft = _in_review(db, entry_id)
         if user.name in draft.authors or user.name == draft.submitted_by:
-            raise ReviewError(
+            raise NotAllowedError(
                 f"不能审核通过自己的修改：条目 {entry_id} 的这一版由“{user.name}”编写或提交，"
                 "请由另一位审核人审核。"
             )
         if expected_revision is not None and draft.revision != expected_revision:
-            raise ReviewError(f"条目 {entry_id} 的草稿在您审阅后又改过：请重新审阅。")
+            raise StaleDraftError(f"条目 {entry_id} 的草稿在您审阅后又改过：请重新审阅。")
         before = get_entry(db, entry_id)
         assert before is not None
         published = update_entry(db, entry_id, {**draft.record, "status": "published"}, user.name)
@@ -308,9 +329,9 @@ def return_draft(db: Database, user: User, entry_id: int, comment: str) -> Draft
     _require(user, "review", "退回条目")
     comment = comment.strip()
     if not comment:
-        raise ReviewError("退回时请写明原因，让编辑知道要改什么。")
+        raise BadInputError("退回时请写明原因，让编辑知道要改什么。")
     if len(comment) > MAX_COMMENT_CHARS:
-        raise ReviewError(f"退回意见太长（{len(comment)}字，最多{MAX_COMMENT_CHARS}字）。")
+        raise BadInputError(f"退回意见太长（{len(comment)}字，最多{MAX_COMMENT_CHARS}字）。")
     with write(db):
         draft = _in_review(db, entry_id)
         db["entry_drafts"].update(

@@ -41,7 +41,8 @@ def local_time(stamp: str | None) -> str:
     return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
-def _row_to_entry(row: dict[str, Any]) -> Entry:
+def row_to_entry(row: dict[str, Any]) -> Entry:
+    """An entry from its row in ``entries`` (list fields decoded from JSON)."""
     return Entry(
         id=row["id"],
         topic=row["topic"],
@@ -103,7 +104,7 @@ def create_entry(db: Database, entry: Entry, by: str) -> int:
 def get_entry(db: Database, entry_id: int) -> Entry | None:
     """The current version of an entry, or None if there is no such entry."""
     rows = list(db.query("SELECT * FROM entries WHERE id = ?", [entry_id]))
-    return _row_to_entry(rows[0]) if rows else None
+    return row_to_entry(rows[0]) if rows else None
 
 
 def update_entry(
@@ -162,7 +163,7 @@ def list_entries(db: Database, status: str | None = None) -> list[Entry]:
         rows = db.query("SELECT * FROM entries ORDER BY id")
     else:
         rows = db.query("SELECT * FROM entries WHERE status = ? ORDER BY id", [status])
-    return [_row_to_entry(row) for row in rows]
+    return [row_to_entry(row) for row in rows]
 
 
 def published_entries(db: Database) -> list[Entry]:
@@ -175,7 +176,7 @@ def entries_by_topic(db: Database, topic: str) -> list[Entry]:
     rows = db.query(
         "SELECT * FROM entries WHERE status = 'published' AND topic = ? ORDER BY id", [topic]
     )
-    return [_row_to_entry(row) for row in rows]
+    return [row_to_entry(row) for row in rows]
 
 
 def count_entries(db: Database) -> int:

@@ -121,7 +121,7 @@ def test_filters_and_an_entry_page_work_from_the_forms(open_tab: Opener, base_ur
     sign_in(page, base_url, "/admin/entries")
     page.locator("select[name=topic]").select_option("antifraud")
     page.locator("button", has_text="筛选").click()
-    expect(page).to_have_url(f"{base_url}/admin/entries?status=&topic=antifraud")
+    expect(page).to_have_url(f"{base_url}/admin/entries?q=&status=&topic=antifraud")
     topics = page.locator(".entries td[data-label=主题]")
     expect(topics.first).to_have_text("防范诈骗")
     assert set(topics.all_inner_texts()) == {"防范诈骗"}

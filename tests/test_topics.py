@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from flask.testing import FlaskCliRunner
+from flask.testing import FlaskClient, FlaskCliRunner
 from sqlite_utils import Database
 
 from bot.texts import topic_menu
@@ -14,6 +14,7 @@ from knowledge.audit import list_audit
 from knowledge.exchange import InvalidRecordsError, import_file
 from knowledge.topic_store import TopicError, add_topic, known_topics
 from knowledge.topics import TOPICS
+from tests.console_support import post_form, text_of
 
 RECORD = {"question": "加班费怎么算", "answer": "按劳动法规定计算。", "topic": "labor"}
 
@@ -57,3 +58,20 @@ def test_cli_topics_add_and_list(runner: FlaskCliRunner) -> None:
     assert "labor\t劳动用工" in listed and "marriage\t婚姻家庭" in listed
     again = runner.invoke(args=["kb", "topics", "add", "labor", "劳动"])
     assert again.exit_code != 0 and "已经存在" in again.output
+
+
+def test_console_topics_page_lists_them_and_only_admins_add(
+    editor: FlaskClient, admin: FlaskClient, db: Database
+) -> None:
+    page = text_of(editor.get("/admin/topics"))
+    assert "婚姻家庭" in page and "新增主题" not in page
+    refused = post_form(
+        editor, "/admin/topics", {"key": "labor", "name": "劳动用工"}, "/admin/entries"
+    )
+    assert refused.status_code == 403 and "labor" not in known_topics(db)
+    bad = post_form(admin, "/admin/topics", {"key": "Labor!", "name": "劳动用工"})
+    assert bad.status_code == 400 and "不合格式" in text_of(bad) and "劳动用工" in text_of(bad)
+    added = post_form(admin, "/admin/topics", {"key": "labor", "name": "劳动用工"})
+    assert added.status_code == 302 and known_topics(db)["labor"] == "劳动用工"
+    form = editor.get("/admin/entries/new").get_data(as_text=True)
+    assert '<option value="labor">劳动用工</option>' in form
