@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable
 
@@ -9,9 +10,11 @@ import pytest
 from flask.testing import FlaskClient
 from sqlite_utils import Database
 
+from console.charts import daily_chart, share_segments
 from knowledge.review import get_draft
 from knowledge.unanswered import count_unanswered
 from knowledge.unanswered_groups import DRAFT_ANSWER, unanswered_groups
+from knowledge.usage import DayCount
 from tests.console_support import post_form, text_of
 
 ROLES = ["editor", "reviewer", "admin"]
@@ -243,3 +246,28 @@ def test_tryout_shows_ranking_band_reason_and_reply_and_records_nothing(
 def test_tryout_refuses_a_question_too_long(editor: FlaskClient) -> None:
     response = editor.get("/admin/try?q=" + "长" * 2001)
     assert response.status_code == 400 and "问题太长（2001字" in text_of(response)
+
+
+def test_the_daily_chart_scales_to_the_busiest_day_and_stacks_the_bands() -> None:
+    days = [
+        DayCount("2026-11-30", 1, 0, 1),
+        DayCount("2026-12-01"),
+        DayCount("2026-12-02", 2, 1, 1),
+    ]
+    chart = daily_chart(days)
+    quiet, empty, busy = chart.bars
+    assert (chart.peak, empty.segments, empty.total) == (4, [], 0)
+    tallest = sum(segment.height for segment in busy.segments)
+    assert tallest == pytest.approx(chart.plot_height - 18)  # room left above for the count
+    assert sum(segment.height for segment in quiet.segments) == pytest.approx(tallest / 2)
+    # Bottom up: answered, choices, fallback, each segment on top of the one before.
+    assert [segment.band for segment in busy.segments] == ["answer", "choices", "fallback"]
+    for lower, upper in itertools.pairwise(busy.segments):
+        assert upper.y + upper.height == pytest.approx(lower.y)
+    assert busy.segments[0].y + busy.segments[0].height == pytest.approx(chart.plot_height)
+    shares = share_segments({"answer": 0.5, "choices": 0.25, "fallback": 0.25})
+    assert [(s.band, s.x, s.width, s.count) for s in shares] == [
+        ("answer", 0, 240, 50),
+        ("choices", 240, 120, 25),
+        ("fallback", 360, 120, 25),
+    ]

@@ -9,6 +9,7 @@ from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 from sqlite_utils import Database
 
+from knowledge.turns import record_turn, retention_cutoff
 from knowledge.users import User
 from tests.browser_support import DESKTOP, SCREENSHOTS, served, watch_page
 from tests.console_support import ACCOUNT_OF_ROLE, ACCOUNT_PASSWORD
@@ -111,8 +112,15 @@ def test_tryout_from_the_form(tab: tuple[Page, list[str]], base_url: str, db: Da
 
 @pytest.mark.parametrize(("viewport", "name"), [(PHONE, "phone"), (DESKTOP, "desktop")])
 def test_the_residents_pages_fit_a_phone_and_a_desktop(
-    browser: Browser, base_url: str, viewport: dict[str, int], name: str
+    browser: Browser, base_url: str, db: Database, viewport: dict[str, int], name: str
 ) -> None:
+    # Two weeks of questions, so the chart has a bar a day.
+    for days in range(1, 14):
+        for n, kind in enumerate(
+            ["answer"] * (days % 5 + 2) + ["choices", "fallback"] * (days % 3)
+        ):
+            turn = record_turn(db, channel="wx", kind=kind, resident="wx:r", text=f"旧问题{n}")
+            db.execute("UPDATE turns SET at = ? WHERE id = ?", [retention_cutoff(days), turn])
     context = browser.new_context(viewport=viewport)
     page = context.new_page()
     problems: list[str] = []
