@@ -73,13 +73,24 @@ def _incoming(payload: dict[str, Any]) -> Incoming:
     if len(text) > MAX_TEXT_CHARS:
         log.info("api/ask: text of %d characters refused", len(text))
         abort(400, description=f"text 太长（最多{MAX_TEXT_CHARS}字）")
+    channel, user = request_caller(payload)
+    return Incoming(user=user, text=well_formed(text), channel=channel)
+
+
+def request_caller(payload: dict[str, Any]) -> tuple[str, str]:
+    """Who is asking, as (channel, id): the body's ``user`` on "api", else the web chat's
+    cookie on "web"; the id is "" for a caller with neither. 400 for a bad ``user``.
+
+    Every JSON endpoint the web chat or API callers use names its caller this way, so a
+    caller can never name a WeChat resident ("wx" comes only from signed webhook messages).
+    """
     user = payload.get("user")
     if user is not None and (not isinstance(user, str) or len(user) > MAX_USER_CHARS):
-        log.info("api/ask: user that is not a short string refused")
+        log.info("%s: user that is not a short string refused", request.path)
         abort(400, description="user 应为不超过128个字符的文字")
     if user:
-        return Incoming(user=well_formed(user), text=well_formed(text), channel="api")
-    return Incoming(user=web_chat_id(request), text=well_formed(text), channel="web")
+        return "api", well_formed(user)
+    return "web", web_chat_id(request)
 
 
 @bp.post("/ask")

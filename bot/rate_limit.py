@@ -81,7 +81,7 @@ def check_message_rate(db: Database, limits: Mapping[str, int], now: float | Non
                 if count == per_minute + 1:
                     log.warning(
                         "rate limit: %s sent over %d messages this minute; "
-                        "the rest of the minute gets the short reply",
+                        "the rest of the minute is refused",
                         caller,
                         per_minute,
                     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from knowledge.settings import setting_text
+from knowledge.settings import render_placeholders
 from knowledge.topics import TOPICS
 
 
@@ -12,10 +12,15 @@ def topic_menu() -> str:
 
 
 def welcome_text(settings: dict[str, str]) -> str:
-    """What a new follower reads: who answers, what it knows, how to ask."""
+    """What a new follower reads: the greeting (staff's 欢迎语 if set), what it knows, how to ask."""
+    greeting = render_placeholders(
+        settings.get("欢迎语")
+        or "您好，欢迎关注{公众号名称}！我是普法小助手，"
+        "可以用大白话回答您身边的法律问题，并告诉您依据的是哪条法律。",
+        settings,
+    )
     return (
-        f"您好，欢迎关注{setting_text(settings, '公众号名称')}！我是普法小助手，"
-        "可以用大白话回答您身边的法律问题，并告诉您依据的是哪条法律。\n\n"
+        f"{greeting}\n\n"
         f"我能解答这些方面的问题：\n{topic_menu()}\n\n"
         "直接发文字或语音提问就行，比如“离婚冷静期多久”“接到自称公安的电话让转账怎么办”。"
         "也可以查法条，比如“民法典第1079条”。\n\n"
@@ -43,12 +48,13 @@ def no_choices_text() -> str:
 
 def human_text(settings: dict[str, str]) -> str:
     """How to reach a person, answered to 人工 and included in every fallback."""
-    return (
+    return render_placeholders(
         "需要人工帮助，可以：\n"
         "· 拨打12348公共法律服务热线，免费法律咨询\n"
-        f"· 联系管委会：{setting_text(settings, '办公室电话')}\n"
-        f"· 免费人民调解：{setting_text(settings, '调解中心电话')}\n"
-        "遇到诈骗、人身危险请立即拨打110。"
+        "· 联系管委会：{办公室电话}\n"
+        "· 免费人民调解：{调解中心电话}\n"
+        "遇到诈骗、人身危险请立即拨打110。",
+        settings,
     )
 
 

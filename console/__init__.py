@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 
 from console import (
     access,
+    audit,
     auth,
     dashboard,
     entries,
@@ -19,13 +20,30 @@ from console import (
     exchange,
     frame,
     review,
+    settings,
+    synonyms,
     topics,
     tryout,
     unanswered,
+    users,
 )
 
 #: The console's areas, in the order they are registered under ``/admin``.
-AREAS = (auth, dashboard, unanswered, tryout, entries, entry_form, exchange, review, topics)
+AREAS = (
+    auth,
+    dashboard,
+    unanswered,
+    tryout,
+    entries,
+    entry_form,
+    exchange,
+    review,
+    topics,
+    users,
+    settings,
+    synonyms,
+    audit,
+)
 # Nested once, at import: every app built later registers the same ``admin`` blueprint.
 for _area in AREAS:
     frame.bp.register_blueprint(_area.bp)

@@ -61,15 +61,10 @@ class StaffMember(UserMixin):
         return f"{self.account.id}:{self.account.session_version}"
 
 
-def session_id(account: User) -> str:
-    """The identity a session holds for ``account`` (changes whenever its sessions end)."""
-    return StaffMember(account).get_id()
-
-
 @login_manager.user_loader
 def load_staff_member(identity: str) -> StaffMember | None:
     """The account a session names, or None when it is unknown, disabled or its version old."""
-    user_id, _, version = identity.partition(":")
+    user_id, _, version = str(identity).partition(":")
     if not (user_id.isdigit() and version.isdigit()):
         return None
     account = get_user_by_id(get_db(), int(user_id))
@@ -120,8 +115,10 @@ def require_permission(permission: str) -> Callable[[View], View]:
 def init_app(app: Flask) -> None:
     """Sessions, sign-in and CSRF for the console on ``app``."""
     app.session_interface = SchemeAwareSessionInterface()
-    # Not sent with requests other sites start (HttpOnly is Flask's default already).
-    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    # Not sent with requests other sites start, unless configured stricter (HttpOnly is
+    # Flask's default already).
+    if not app.config.get("SESSION_COOKIE_SAMESITE"):
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     # The console's guard calls csrf.protect() itself: nothing outside /admin is a form.
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     # A form stays valid as long as the session: an editor who writes for an hour keeps

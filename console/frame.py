@@ -78,6 +78,10 @@ NAV = [
         ),
     ),
     NavItem("审核", "admin.review.queue", ("admin.review.queue", "admin.review.decide"), "review"),
+    NavItem("账号", "admin.users.listing", ("admin.users.listing",), "manage"),
+    NavItem("设置", "admin.settings.edit", ("admin.settings.edit",), "manage"),
+    NavItem("同义词", "admin.synonyms.listing", ("admin.synonyms.listing",), "manage"),
+    NavItem("操作记录", "admin.audit.listing", ("admin.audit.listing",), "manage"),
 ]
 
 

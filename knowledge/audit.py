@@ -53,6 +53,41 @@ def record_audit(
         )
 
 
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which lines of the audit log to show; every field left None matches everything.
+
+    ``since`` and ``until`` are UTC timestamps as stored (``until`` is exclusive).
+    """
+
+    actor: str | None = None
+    object_type: str | None = None
+    object_id: str | int | None = None
+    action: str | None = None
+    since: str | None = None
+    until: str | None = None
+
+    def where(self) -> tuple[str, list[Any]]:
+        """The SQL ``WHERE`` clause (or "") and its parameters."""
+        clauses, params = [], []
+        for column, value in (
+            ("actor", self.actor),
+            ("object_type", self.object_type),
+            ("object_id", None if self.object_id is None else str(self.object_id)),
+            ("action", self.action),
+        ):
+            if value:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if self.since:
+            clauses.append("at >= ?")
+            params.append(self.since)
+        if self.until:
+            clauses.append("at < ?")
+            params.append(self.until)
+        return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
+
+
 def list_audit(
     db: Database,
     *,
@@ -62,21 +97,13 @@ def list_audit(
     action: str | None = None,
     limit: int = 100,
     offset: int = 0,
+    where: AuditFilter | None = None,
 ) -> list[AuditRecord]:
-    """The newest lines first, filtered by whichever of the arguments are given."""
-    clauses, params = [], []
-    for column, value in (
-        ("actor", actor),
-        ("object_type", object_type),
-        ("object_id", None if object_id is None else str(object_id)),
-        ("action", action),
-    ):
-        if value:
-            clauses.append(f"{column} = ?")
-            params.append(value)
-    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    """The newest lines first, filtered by ``where`` or whichever of the arguments are given."""
+    where = where or AuditFilter(actor, object_type, object_id, action)
+    clause, params = where.where()
     rows = db.execute(
-        f"SELECT * FROM audit_log {where} ORDER BY id DESC LIMIT ? OFFSET ?",
+        f"SELECT * FROM audit_log {clause} ORDER BY id DESC LIMIT ? OFFSET ?",
         [*params, limit, offset],
     ).fetchall()
     columns = [d[0] for d in db.execute("SELECT * FROM audit_log LIMIT 0").description]
@@ -87,3 +114,16 @@ def list_audit(
             values[key] = None if values[key] is None else json.loads(values[key])
         records.append(AuditRecord(**values))
     return records
+
+
+def count_audit(db: Database, where: AuditFilter | None = None) -> int:
+    """How many lines of the audit log ``where`` matches."""
+    clause, params = (where or AuditFilter()).where()
+    return db.execute(f"SELECT count(*) FROM audit_log {clause}", params).fetchone()[0]
+
+
+def audit_values(db: Database, column: str) -> list[str]:
+    """The distinct values of ``column`` (actor, action, object_type), for filter menus."""
+    if column not in ("actor", "action", "object_type"):
+        raise ValueError(column)
+    return [row[0] for row in db.execute(f"SELECT DISTINCT {column} FROM audit_log ORDER BY 1")]

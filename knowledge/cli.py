@@ -197,10 +197,11 @@ def synonyms_list_command() -> None:
 
 @synonyms_group.command("add")
 @click.argument("words", nargs=-1, required=True)
-def synonyms_add_command(words: tuple[str, ...]) -> None:
+@click.option("--by", default="cli", show_default=True, help="记在操作记录里的操作人。")
+def synonyms_add_command(words: tuple[str, ...], by: str) -> None:
     """Add a group: the first word is the one the others are folded into."""
     try:
-        group_id = add_synonym_group(get_db(), list(words))
+        group_id = add_synonym_group(get_db(), list(words), by=by)
     except ValueError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"已添加同义词组 {group_id}：{' / '.join(words)}")
@@ -208,9 +209,10 @@ def synonyms_add_command(words: tuple[str, ...]) -> None:
 
 @synonyms_group.command("delete")
 @click.argument("group_id", type=int)
-def synonyms_delete_command(group_id: int) -> None:
+@click.option("--by", default="cli", show_default=True, help="记在操作记录里的操作人。")
+def synonyms_delete_command(group_id: int, by: str) -> None:
     """Delete a group by its id (see ``kb synonyms list``)."""
-    if not delete_synonym_group(get_db(), group_id):
+    if not delete_synonym_group(get_db(), group_id, by=by):
         raise click.ClickException(f"没有编号为 {group_id} 的同义词组")
     click.echo(f"已删除同义词组 {group_id}")
 

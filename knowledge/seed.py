@@ -48,6 +48,6 @@ def seed_if_empty(db: Database) -> int:
         add_entries(db, entries, SHIPPED_BY)
         if not synonym_groups(db) and SYNONYMS_FILE.exists():
             for group in yaml.safe_load(SYNONYMS_FILE.read_text(encoding="utf-8")) or []:
-                add_synonym_group(db, group)
+                add_synonym_group(db, group, by=SHIPPED_BY)
     log.info("loaded %d shipped entries into the knowledge base", len(entries))
     return len(entries)

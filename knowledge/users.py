@@ -8,6 +8,7 @@ disabling the account bumps it, so every session made before stops working every
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from sqlite_utils import Database
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -57,6 +58,12 @@ def _user(row: dict) -> User:
         session_version=row["session_version"],
         created_at=row["created_at"],
     )
+
+
+@cache
+def _unknown_account_hash() -> str:
+    """What a sign-in that names no account is checked against (made once, when needed)."""
+    return generate_password_hash("no account has this password")
 
 
 def _check_password(password: str) -> None:
@@ -130,12 +137,27 @@ def set_password(db: Database, name: str, password: str, *, by: str) -> None:
         record_audit(db, by, "set_password", "user", name, f"修改了 {name} 的密码")
 
 
+def _keep_an_admin(db: Database, user: User) -> None:
+    """Refuse a change that would leave no enabled admin (nobody could manage accounts)."""
+    if user.role != "admin" or user.disabled:
+        return
+    others = db.execute(
+        "SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0 AND id != ?", [user.id]
+    ).fetchone()[0]
+    if not others:
+        raise UserError("至少要保留一个可用的管理员账号：请先让另一个账号成为管理员。")
+
+
 def set_role(db: Database, name: str, role: str, *, by: str) -> None:
-    """Change the role of ``name``."""
+    """Change the role of ``name`` (ending its sessions); the last enabled admin stays admin."""
     if role not in ROLES:
         raise UserError(f"角色只能是 {', '.join(ROLES)} 之一，不能是 {role!r}。")
     with write(db):
         user = _require(db, name)
+        if role == user.role:
+            return
+        if role != "admin":
+            _keep_an_admin(db, user)
         db.execute(
             "UPDATE users SET role = ?, session_version = session_version + 1, updated_at = ? "
             "WHERE name = ?",
@@ -154,9 +176,11 @@ def set_role(db: Database, name: str, role: str, *, by: str) -> None:
 
 
 def set_disabled(db: Database, name: str, disabled: bool, *, by: str) -> None:
-    """Disable (ending all of its sessions) or re-enable the account ``name``."""
+    """Disable (ending all of its sessions) or re-enable ``name``; never the last admin."""
     with write(db):
-        _require(db, name)
+        user = _require(db, name)
+        if disabled:
+            _keep_an_admin(db, user)
         db.execute(
             "UPDATE users SET disabled = ?, session_version = session_version + 1, "
             "updated_at = ? WHERE name = ?",
@@ -173,10 +197,13 @@ def end_sessions(db: Database, name: str) -> None:
 
 
 def verify_password(db: Database, name: str, password: str) -> User | None:
-    """The account when ``name`` exists, is enabled and ``password`` is its password."""
+    """The account when ``name`` exists, is enabled and ``password`` is its password.
+
+    A name that does not exist costs the same hash check, so the time taken does not tell
+    which names are accounts.
+    """
     rows = list(db["users"].rows_where("name = ?", [name], limit=1))
-    if not rows or rows[0]["disabled"]:
-        return None
-    if not check_password_hash(rows[0]["password_hash"], password):
+    stored = rows[0]["password_hash"] if rows else _unknown_account_hash()
+    if not check_password_hash(stored, password) or not rows or rows[0]["disabled"]:
         return None
     return _user(rows[0])

@@ -36,7 +36,9 @@ def sign_in(
     return client.post("/admin/login", data=data)
 
 
-def post_form(client: FlaskClient, path: str, data: dict, form_page: str | None = None):
-    """POST ``data`` to ``path`` with the CSRF token of the form on ``form_page`` (or ``path``)."""
-    token = csrf_token(client, form_page or path)
+def post_form(
+    client: FlaskClient, path: str, data: dict, form_page: str = "/admin/"
+) -> TestResponse:
+    """POST ``data`` to ``path`` with the session's CSRF token (as the form on ``form_page``)."""
+    token = csrf_token(client, form_page)
     return client.post(path, data={"csrf_token": token, **data})

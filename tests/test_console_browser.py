@@ -24,6 +24,7 @@ pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
 OUT_OF_SCOPE = "今天天气怎么样"
 EDITOR = "编辑小王"
+ADMIN = "管理员老张"
 
 
 @pytest.fixture
@@ -146,7 +147,7 @@ def test_console_pages_fit_a_phone_and_a_desktop(
     page.goto(f"{base_url}/admin/login")
     page.screenshot(path=str(SCREENSHOTS / f"pufa-console-login-{name}.png"))
     assert fits(page, viewport)
-    sign_in(page, base_url)
+    sign_in(page, base_url, name=ADMIN)
     for path, shot, whole in [
         ("/admin/", "dashboard", True),
         ("/admin/unanswered", "unanswered", True),
@@ -154,8 +155,35 @@ def test_console_pages_fit_a_phone_and_a_desktop(
         ("/admin/try?q=冒充", "tryout", True),
         ("/admin/entries", "entries", False),  # all 170 entries: the first screen is enough
         ("/admin/entries/1", "entry", True),
+        ("/admin/users", "users", True),
+        ("/admin/settings", "settings", True),
+        ("/admin/synonyms", "synonyms", False),  # dozens of groups: the first screen
+        ("/admin/audit", "audit", False),  # 50 lines a page: the first screen
     ]:
         page.goto(base_url + path)
         page.screenshot(path=str(SCREENSHOTS / f"pufa-console-{shot}-{name}.png"), full_page=whole)
         assert fits(page, viewport), path
+    assert tab.problems == []
+
+
+def test_an_admin_makes_an_account_and_the_new_colleague_signs_in(
+    open_tab: Opener, base_url: str
+) -> None:
+    tab = open_tab(PHONE)
+    page = tab.page
+    sign_in(page, base_url, "/admin/users", name=ADMIN)
+    page.locator("#new-name").fill("新编辑小赵")
+    page.locator("#new-role").select_option("editor")
+    page.locator("#new-password").fill("小赵的初始密码-2026")
+    page.locator("button", has_text="新建").click()
+    expect(page.locator(".flash")).to_have_text("已新建账号 新编辑小赵（编辑）")
+    expect(page.locator('tr[data-user="新编辑小赵"]')).to_be_visible()
+    page.locator(".nav a", has_text="操作记录").click()
+    expect(page.locator(".audit tbody tr").first).to_contain_text("新建账号 新编辑小赵（编辑）")
+    page.locator(".logout button").click()
+    page.locator("#name").fill("新编辑小赵")
+    page.locator("#password").fill("小赵的初始密码-2026")
+    page.locator("button[type=submit]", has_text="登录").click()
+    expect(page.locator(".whoami")).to_have_text("新编辑小赵（编辑）")
+    expect(page.locator(".nav a", has_text="账号")).to_have_count(0)
     assert tab.problems == []

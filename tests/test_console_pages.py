@@ -7,6 +7,7 @@ import io
 import json
 import re
 from collections import Counter
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -374,3 +375,14 @@ def test_the_old_staff_addresses_lead_to_the_console(client: FlaskClient) -> Non
 def test_unanswered_download_needs_a_signed_in_staff_member(client: FlaskClient) -> None:
     response = client.get("/admin/unanswered.csv")
     assert response.status_code == 302 and "/admin/login" in response.headers["Location"]
+
+
+def test_nothing_but_the_app_factory_imports_the_console() -> None:
+    root = Path(__file__).resolve().parent.parent
+    importers = sorted(
+        str(path.relative_to(root))
+        for folder in ("bot", "knowledge", "scheduler", "bench")
+        for path in (root / folder).rglob("*.py")
+        if re.search(r"^\s*(import console|from console[ .])", path.read_text("utf-8"), re.M)
+    )
+    assert importers == ["bot/__init__.py"]

@@ -267,8 +267,9 @@ def test_fuzz_pass_gives_no_500_and_no_traceback(server: Gunicorn) -> None:
     url = server.base_url
 
     def webhook_job(mode: str, query: dict[str, str], data: bytes) -> Callable:
-        # gunicorn drains at most 64 KB of a body the app refused unread, then closes the
-        # connection although it answered keep-alive: such a client must not reuse it.
+        # With keep-alive on (not in gunicorn.conf.py), gunicorn drains at most 64 KB of a
+        # body the app refused unread, then closes the connection although it answered
+        # keep-alive: a client that sent more must not reuse the connection.
         headers = {"Connection": "close"} if len(data) > DRAINED_BYTES else {}
 
         def send(session: requests.Session) -> str:

@@ -44,3 +44,10 @@ def test_every_kb_command_is_documented() -> None:
 
     missing = [name for name in names(kb, "kb") if f"`{name}" not in README]
     assert missing == []
+
+
+def test_every_users_command_is_documented() -> None:
+    from knowledge.users_cli import users
+
+    missing = [name for name in users.commands if f"`flask users {name}" not in README]
+    assert missing == []

@@ -104,8 +104,8 @@ def get_urls(app: Flask) -> list[str]:
 
 
 def test_every_get_route_carries_the_headers(database_path: Path):
-    # Staff pages in service (a staff password set), whichever blueprint serves them.
-    staff_on = create_app({**TEST_CONFIG, "DATABASE": str(database_path), "STAFF_PASSWORD": "pw"})
+    # The staff console in service (a session key other than the public default).
+    staff_on = create_app({**TEST_CONFIG, "DATABASE": str(database_path)})
     urls = get_urls(staff_on)
     assert "/" in urls and "/static/chat.css" in urls
     assert len(urls) >= 8

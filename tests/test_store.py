@@ -168,15 +168,17 @@ def test_settings_fill_placeholders(db: Database) -> None:
     assert settings == {"服务大厅电话": "0000-1234567"}
     text = "电话{服务大厅电话}，地址{调解中心地址}，{不存在的设置}，{ 空格 }"
     assert render_placeholders(text, settings) == (
-        f"电话0000-1234567，地址{SETTINGS['调解中心地址'][1]}，{{不存在的设置}}，{{ 空格 }}"
+        f"电话0000-1234567，地址{SETTINGS['调解中心地址'].unset}，{{不存在的设置}}，{{ 空格 }}"
     )
 
 
 def test_every_unset_setting_renders_as_generic_text() -> None:
-    for key, (_label, generic) in SETTINGS.items():
+    for key, setting in SETTINGS.items():
         rendered = render_placeholders(f"请联系{{{key}}}。", {})
-        assert rendered == f"请联系{generic}。"
+        assert rendered == f"请联系{setting.unset}。"
         assert "{" not in rendered
+        after_label = render_placeholders(f"{setting.label}：{{{key}}}。", {})
+        assert after_label == f"{setting.label}：{setting.unset_after_colon}。"
 
 
 def test_unknown_setting_key_is_refused(db: Database) -> None:
@@ -187,17 +189,17 @@ def test_unknown_setting_key_is_refused(db: Database) -> None:
 def test_synonym_groups_add_and_delete(db: Database) -> None:
     start = content_generation(db)
     before = synonym_groups(db)
-    group_id = add_synonym_group(db, [" 鹦鹉 ", "八哥", "鹦鹉", ""])
+    group_id = add_synonym_group(db, [" 鹦鹉 ", "八哥", "鹦鹉", ""], by="测试")
     assert synonym_groups(db) == [*before, ["鹦鹉", "八哥"]]
     assert content_generation(db) == start + 1
-    delete_synonym_group(db, group_id)
+    delete_synonym_group(db, group_id, by="测试")
     assert synonym_groups(db) == before
     assert content_generation(db) == start + 2
 
 
 def test_synonym_group_needs_two_distinct_words(db: Database) -> None:
     with pytest.raises(ValueError):
-        add_synonym_group(db, ["鹦鹉", " 鹦鹉"])
+        add_synonym_group(db, ["鹦鹉", " 鹦鹉"], by="测试")
 
 
 def test_database_is_in_wal_mode(db: Database) -> None:
@@ -288,7 +290,7 @@ def test_a_slow_index_keeps_answering_while_its_successor_builds(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    monkeypatch.setattr(live_index, "SYNC_REBUILD_SECONDS", -1.0)  # every index counts as slow
+    monkeypatch.setattr(live_index, "SYNC_REBUILD_MAX_ENTRIES", 0)  # every index counts as large
     caplog.set_level(logging.INFO, logger="knowledge.matching.live_index")
     key = str(database_path)
     question = "楼上养的鹦鹉天天半夜学打鸣怎么办"
@@ -310,7 +312,7 @@ def test_a_failed_background_rebuild_leaves_the_previous_index_answering(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    monkeypatch.setattr(live_index, "SYNC_REBUILD_SECONDS", -1.0)
+    monkeypatch.setattr(live_index, "SYNC_REBUILD_MAX_ENTRIES", 0)
     key = str(database_path)
     before = current_index(db, key)
     set_status(db, create_entry(db, make_entry(), by="张编辑"), "published", by="王审核")

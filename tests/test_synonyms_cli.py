@@ -6,6 +6,7 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlite_utils import Database
 
+from knowledge.audit import list_audit
 from knowledge.entries import Entry
 from knowledge.matching.live_index import current_index
 from knowledge.store import create_entry
@@ -21,6 +22,21 @@ def test_add_list_and_delete_a_group(runner: FlaskCliRunner) -> None:
     deleted = runner.invoke(args=["kb", "synonyms", "delete", group_id])
     assert deleted.exit_code == 0 and "已删除" in deleted.output
     assert "小电驴" not in runner.invoke(args=["kb", "synonyms", "list"]).output
+
+
+def test_changes_from_the_command_line_are_audited(runner: FlaskCliRunner, db: Database) -> None:
+    added = runner.invoke(args=["kb", "synonyms", "add", "电瓶车", "小电驴", "--by", "王运维"])
+    assert added.exit_code == 0, added.output
+    group_id = int(added.output.split("同义词组 ")[1].split("：")[0])
+    assert runner.invoke(args=["kb", "synonyms", "delete", str(group_id)]).exit_code == 0
+    deleted, created = list_audit(db, object_type="synonym_group", limit=2)
+    assert (created.actor, created.action, created.object_id) == ("王运维", "create", str(group_id))
+    assert created.after == ["电瓶车", "小电驴"]
+    assert (deleted.actor, deleted.action, deleted.before) == (
+        "cli",
+        "delete",
+        ["电瓶车", "小电驴"],
+    )
 
 
 def test_bad_groups_and_unknown_ids_are_refused(runner: FlaskCliRunner) -> None:

@@ -52,6 +52,7 @@ def test_duplicate_name_refused(db):
 
 
 def test_password_change_disable_and_sign_out_bump_session_version(db):
+    create_user(db, "root", "admin", "long enough pw", by="setup")
     create_user(db, "li", "reviewer", "long enough pw", by="setup")
     versions = [get_user(db, "li").session_version]
     set_password(db, "li", "a new long password", by="li")
@@ -70,10 +71,11 @@ def test_password_change_disable_and_sign_out_bump_session_version(db):
 
 
 def test_changes_are_audited_and_the_log_is_append_only(db):
+    before = len(list_audit(db, limit=10_000))
     create_user(db, "li", "reviewer", "long enough pw", by="root")
     set_role(db, "li", "admin", by="root")
     record_audit(db, "li", "approve", "entry", 5, "通过审核")
-    records = list_audit(db)
+    records = list_audit(db, limit=3)
     assert [r.action for r in records] == ["approve", "set_role", "create"]
     assert records[1].before == {"role": "reviewer"} and records[1].after == {"role": "admin"}
     assert [r.action for r in list_audit(db, object_type="entry", object_id=5)] == ["approve"]
@@ -81,4 +83,24 @@ def test_changes_are_audited_and_the_log_is_append_only(db):
         db.execute("UPDATE audit_log SET actor = 'x'")
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
         db.execute("DELETE FROM audit_log")
-    assert len(list_audit(db)) == 3
+    assert len(list_audit(db, limit=10_000)) == before + 3
+
+
+def test_the_last_enabled_admin_cannot_be_disabled_or_demoted(db):
+    create_user(db, "root", "admin", "long enough pw", by="setup")
+    create_user(db, "li", "editor", "long enough pw", by="setup")
+    for change in (
+        lambda: set_disabled(db, "root", True, by="root"),
+        lambda: set_role(db, "root", "editor", by="root"),
+    ):
+        with pytest.raises(UserError, match="至少要保留一个可用的管理员账号"):
+            change()
+    assert get_user(db, "root").can("manage")
+    set_role(db, "li", "admin", by="root")
+    set_role(db, "root", "reviewer", by="li")
+    assert get_user(db, "root").role == "reviewer"
+    # Disabled admins do not count.
+    set_role(db, "root", "admin", by="li")
+    set_disabled(db, "root", True, by="li")
+    with pytest.raises(UserError):
+        set_disabled(db, "li", True, by="li")
