@@ -19,6 +19,7 @@ from knowledge import schema as knowledge_schema
 from knowledge.matching.live_index import current_index
 from knowledge.seed import seed_if_empty
 from knowledge.turns import purge_old_texts, retention_days
+from scheduler import schema as scheduler_schema
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -55,12 +56,19 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     hops = proxy_hops(app.config["PROXY_HOPS"])
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
-    db.init_app(app, [knowledge_schema.migrations, bot_schema.migrations], on_ready=prepare)
+    db.init_app(
+        app,
+        [knowledge_schema.migrations, bot_schema.migrations, scheduler_schema.migrations],
+        on_ready=prepare,
+    )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
     import console
     from bot import api, chat, errors, feedback, residents_cli, webhook
+    from bot.wechat import cli as wechat_cli
     from knowledge import cli
+    from scheduler import cli as scheduler_cli
+    from scheduler.sender import init_event_hook
 
     errors.init_app(app)
     headers.init_app(app)
@@ -71,6 +79,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     console.init_app(app)
     cli.init_app(app)
     residents_cli.init_app(app)
+    wechat_cli.init_app(app)
+    scheduler_cli.init_app(app)
+    init_event_hook(app)
     start_purge_timer(str(app.config["DATABASE"]), app.config["WECHAT_PURGE_INTERVAL"])
     return app
 

@@ -60,6 +60,29 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # Load knowledge/content into an empty database on start.
         "SEED_ON_START": True,
         "MAX_CONTENT_LENGTH": 1024 * 1024,
+        # The account type, for its mass-send quota: "subscription" (订阅号, one a day) or
+        # "service" (服务号, four a calendar month).
+        "WECHAT_ACCOUNT_TYPE": "subscription",
+        # The custom menu `flask wechat menu push` sets: WeChat's button JSON (a list);
+        # empty builds it from the topics, with a 人工 button.
+        "WECHAT_MENU": "",
+        # A campaign due while no scheduler ran is still sent this many seconds late; later,
+        # it is marked missed.
+        "SCHEDULER_GRACE_SECONDS": 6 * 3600,
+        # How often the scheduler process looks for changed and due campaigns (seconds).
+        "SCHEDULER_POLL_SECONDS": 30,
+        # How often it writes its heartbeat row (seconds).
+        "SCHEDULER_HEARTBEAT_SECONDS": 60,
+        # When it runs the daily housekeeping (Beijing time, HH:MM).
+        "SCHEDULER_HOUSEKEEPING_AT": "03:30",
+        # Seconds a send claim holds; a process that died is taken over after it runs out.
+        "SCHEDULER_CLAIM_LEASE": 120,
+        # Retries of a send after a transient error (-1, network, timeout), and the first
+        # delay between them (seconds; it doubles each time).
+        "SCHEDULER_RETRIES": 4,
+        "SCHEDULER_RETRY_DELAY": 5.0,
+        # Tests only: a folder where the sender pauses at its crash points ("" = never).
+        "SCHEDULER_PAUSE_DIR": "",
         # Reverse proxies (nginx, Caddy …) in front of Pufa whose X-Forwarded-For and
         # X-Forwarded-Proto headers are trusted; 0 trusts none. Behind one proxy set 1, so
         # that logs and the staff sign-in lockout see residents' and staff's own addresses.

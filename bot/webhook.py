@@ -38,7 +38,7 @@ from bot.wechat.security import (
     verify_signature,
 )
 from bot.wechat.xml import InvalidXml, parse_message_xml, render_text_reply
-from knowledge.db import connect
+from knowledge.db import connect, get_db
 from knowledge.residents import hash_secret
 
 bp = Blueprint("webhook", __name__)
@@ -114,6 +114,8 @@ def receive_message() -> Response:
             return _text_reply(fields, crypto, HOLDING_TEXT)
     except RejectedRequest as error:
         _refuse(error)
+    if _handled_as_platform_event(fields):
+        return _success()
     incoming = to_incoming(fields)
     if incoming is None:
         log.info("wechat message of unhandled type %r: success", fields["MsgType"][:40])
@@ -133,13 +135,34 @@ def _text_reply(fields: dict[str, str], crypto: WeChatCrypto | None, text: str) 
     return Response(reply, mimetype="application/xml")
 
 
+def _handled_as_platform_event(fields: dict[str, str]) -> bool:
+    """Hand an event from the platform (e.g. MASSSENDJOBFINISH) to the hook registered for it.
+
+    Hooks live in ``app.extensions["pufa.wechat_events"]`` (event name in lower case →
+    function(db, fields)), registered by the packages that need them, so this module
+    imports none of them. A hook that fails is logged with the event; WeChat gets "success".
+    """
+    if fields["MsgType"].strip().lower() != "event":
+        return False
+    event = fields.get("Event", "").strip().lower()
+    hook = current_app.extensions.get("pufa.wechat_events", {}).get(event)
+    if hook is None:
+        return False
+    try:
+        hook(get_db(), fields)
+    except Exception:
+        log.exception("wechat %s event not recorded: %r", event, fields)
+    return True
+
+
 def _plain_body_checked(args: MultiDict[str, str], body: bytes, config: dict[str, Any]) -> bool:
     """Whether the one-body-per-signature record was checked (False: database busy).
 
     Raises :class:`RejectedRequest` (403) for a signed query string reused for another body.
     """
-    record = connect(config["DATABASE"], min(MAX_CLAIM_WAIT, config["REPLY_DEADLINE"] / 4))
+    record = None
     try:
+        record = connect(config["DATABASE"], min(MAX_CLAIM_WAIT, config["REPLY_DEADLINE"] / 4))
         check_plain_signature_reuse(
             record,
             args.get("timestamp", ""),
@@ -152,7 +175,8 @@ def _plain_body_checked(args: MultiDict[str, str], body: bytes, config: dict[str
         log.warning("wechat plain-mode signature record unavailable (%s); holding reply", error)
         return False
     finally:
-        record.close()
+        if record is not None:
+            record.close()
     return True
 
 

@@ -78,6 +78,28 @@ NAV = [
         ),
     ),
     NavItem("审核", "admin.review.queue", ("admin.review.queue", "admin.review.decide"), "review"),
+    NavItem("宣传日历", "admin.calendar.overview", ("admin.calendar.overview",)),
+    NavItem("年度报告", "admin.report.page", ("admin.report.page",)),
+    NavItem(
+        "群发",
+        "admin.campaigns.listing",
+        tuple(
+            f"admin.campaigns.{view}"
+            for view in (
+                "listing",
+                "new",
+                "create",
+                "detail",
+                "edit",
+                "save",
+                "submit",
+                "approve",
+                "send_back",
+                "cancel",
+                "preview",
+            )
+        ),
+    ),
     NavItem("账号", "admin.users.listing", ("admin.users.listing",), "manage"),
     NavItem("设置", "admin.settings.edit", ("admin.settings.edit",), "manage"),
     NavItem("同义词", "admin.synonyms.listing", ("admin.synonyms.listing",), "manage"),

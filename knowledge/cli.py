@@ -21,11 +21,13 @@ from knowledge.matching.calibration import (
     observe,
 )
 from knowledge.matching.evaluation import (
+    HALVES,
     EvaluationError,
     evaluate,
     format_report,
     read_labeled_file,
     resolver_for,
+    select_part,
 )
 from knowledge.matching.live_index import current_index
 from knowledge.matching.matcher import MatchIndex
@@ -129,12 +131,19 @@ def unanswered_command(limit: int, export_path: Path | None) -> None:
 @click.argument("path", type=_FILE)
 @click.option("--show-errors", is_flag=True, help="列出答错和未答出的问题及其候选条目。")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出各项数字。")
-def eval_command(path: Path, show_errors: bool, as_json: bool) -> None:
+@click.option(
+    "--part",
+    type=click.Choice(HALVES),
+    help="只评测标为这一半（part）的问题。",
+)
+def eval_command(path: Path, show_errors: bool, as_json: bool, part: str | None) -> None:
     """Score the matcher on a labeled JSON-lines file of questions."""
     db = get_db()
     entries = published_entries(db)
     try:
         questions = read_labeled_file(path)
+        if part is not None:
+            questions = select_part(questions, part)
         figures = evaluate(
             current_index(db, str(current_app.config["DATABASE"])),
             questions,

@@ -192,7 +192,8 @@ def test_preview_shows_the_reply_as_residents_read_it_and_saves_nothing(
     assert response.status_code == 200
     page = text_of(response)
     preview = re.search(r'<div class="answer" id="preview">(.*?)</div>', page, re.S)[1]
-    assert "当地人民调解委员会" in preview  # the unset setting reads naturally
+    # The unset setting reads naturally (after 电话 it is the hotline's number).
+    assert "电话12348。" in preview and "{" not in preview
     assert "法律依据：《民法典》第294条" in preview
     size = len(preview.encode("utf-8"))
     assert f"{size} / 2048 字节" in page

@@ -20,6 +20,7 @@ from knowledge.matching.evaluation import (
     parse_labeled_lines,
     read_labeled_file,
     resolver_for,
+    select_part,
 )
 from knowledge.matching.matcher import MatchIndex
 from knowledge.store import create_entry
@@ -81,6 +82,39 @@ def test_evaluate_counts_every_outcome() -> None:
     assert wrong.candidates[0].entry_id == 2
 
 
+def test_scope_counts_helped_wrong_direct_and_fallbacks() -> None:
+    """By scope: a FAQ question no entry answers, answered directly, is wrong; so is an off-topic one."""
+    questions = [
+        LabeledQuestion(1, "离婚冷静期是多长时间", 1, True),  # helped: direct and right
+        LabeledQuestion(2, "邻居装修噪音太大", 3, True),  # helped: choices include it
+        LabeledQuestion(3, "被狗咬了找谁赔偿", 1, True),  # wrong direct
+        LabeledQuestion(4, "被狗咬了找谁赔偿", None, True),  # gap answered: wrong direct
+        LabeledQuestion(5, "qqq xyzzy", None, True),  # gap: fallback
+        LabeledQuestion(6, "邻居装修噪音太大", 2),  # no faq flag, expect: FAQ scope, choices
+        LabeledQuestion(7, "离婚冷静期是多长时间", None, False),  # off-topic answered
+        LabeledQuestion(8, "xyzzy qqq", None),  # no faq flag, no expect: off-topic fallback
+    ]
+    figures = evaluate(MatchIndex(ENTRIES), questions, resolver_for(ENTRIES))
+    faq, off_topic = figures.scope["faq"], figures.scope["off_topic"]
+    assert (faq.total, faq.helped, faq.wrong_direct) == (6, 2, 2)
+    assert (faq.choices_without_expected, faq.fallback) == (1, 1)
+    assert (off_topic.total, off_topic.wrong_direct, off_topic.fallback) == (2, 1, 1)
+    assert faq.percent("helped") == 33.3
+    assert off_topic.percent("wrong_direct") == 50.0
+    assert figures.wrong_direct_percent() == 37.5
+    data = figures.as_dict()
+    assert data["scope"]["faq"]["counts"]["helped"] == 2
+    assert data["scope"]["off_topic"]["percent"]["fallback"] == 50.0
+    assert data["wrong_direct_percent_of_all"] == 37.5
+    report = format_report(figures)
+    assert "应由问答解答6条：帮到（答对或选项中有正确条目）2（33.3%）" in report
+    assert (
+        "不属问答范围2条：直接回答（错误）1（50.0%），给出选项0（0.0%），兜底回复1（50.0%）"
+        in report
+    )
+    assert "直接答错占全部问题：37.5%" in report
+
+
 def test_figures_as_json_and_text() -> None:
     figures = evaluate(MatchIndex(ENTRIES), LABELED, resolver_for(ENTRIES))
     data = figures.as_dict()
@@ -138,9 +172,32 @@ def test_parse_labeled_lines() -> None:
     ]
 
 
+def test_parse_faq_and_part() -> None:
+    text = (
+        '{"text": "离婚冷静期多久", "expect": 1, "faq": true, "part": "tuning"}\n'
+        '{"text": "公司增资要交什么费用", "expect": null, "faq": false, "part": "held-out"}\n'
+        '{"text": "楼上漏水淹了我家", "expect": null, "faq": true, "source": "x.jsonl:3"}\n'
+    )
+    questions = parse_labeled_lines(text)
+    assert questions == [
+        LabeledQuestion(1, "离婚冷静期多久", 1, True, "tuning"),
+        LabeledQuestion(2, "公司增资要交什么费用", None, False, "held-out"),
+        LabeledQuestion(3, "楼上漏水淹了我家", None, True, None),
+    ]
+    assert [q.in_faq_scope for q in questions] == [True, False, True]
+    assert [q.line for q in select_part(questions, "held-out")] == [2]
+    with pytest.raises(EvaluationError, match="没有 part 为 held-out"):
+        select_part(questions[:1], "held-out")
+    with pytest.raises(EvaluationError, match="part 应为"):
+        select_part(questions, "odd")
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
+        ('{"text": "好", "expect": 1, "faq": "yes"}', "第1行的 faq"),
+        ('{"text": "好", "expect": 1, "faq": false}', "第1行：faq 为 false"),
+        ('{"text": "好", "expect": 1, "part": "odd"}', "第1行的 part"),
         ('{"text": "好", "expect": 1}\n{"text": "缺括号"', "第2行不是有效的 JSON"),
         ('["text", "expect"]', "第1行应为"),
         ('{"text": "没有 expect"}', "第1行应为"),
@@ -233,6 +290,38 @@ def test_cli_eval_text_report_and_show_errors(
     detailed = runner.invoke(args=["kb", "eval", str(path), "--show-errors"])
     assert "第2行 [直接答错] “仙人掌多久浇一次水” 应为" in detailed.output
     assert "宠物乌龟冬眠时要不要喂食" in detailed.output
+
+
+def test_cli_eval_one_part_by_scope(
+    runner: FlaskCliRunner, distinct_entries: list[int], tmp_path: Path
+) -> None:
+    turtle, cactus = distinct_entries
+    path = write_lines(
+        tmp_path / "labeled.jsonl",
+        [
+            {"text": "宠物乌龟冬眠时要不要喂食", "expect": turtle, "faq": True, "part": "tuning"},
+            {"text": "仙人掌多久浇一次水", "expect": cactus, "faq": True, "part": "held-out"},
+            {"text": "xyzzy qqq", "expect": None, "faq": True, "part": "held-out"},
+            {"text": "仙人掌多久浇一次水", "expect": None, "faq": False, "part": "held-out"},
+        ],
+    )
+    result = runner.invoke(args=["kb", "eval", str(path), "--json", "--part", "held-out"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["scope"]["faq"]["total"] == 2
+    assert data["scope"]["faq"]["counts"] == {
+        "helped": 1,
+        "wrong_direct": 0,
+        "choices_without_expected": 0,
+        "fallback": 1,
+    }
+    assert data["scope"]["off_topic"]["counts"]["wrong_direct"] == 1
+    assert data["wrong_direct_percent_of_all"] == 33.3
+    text = runner.invoke(args=["kb", "eval", str(path), "--part", "tuning"])
+    assert text.exit_code == 0, text.output
+    assert "应由问答解答1条：帮到（答对或选项中有正确条目）1（100.0%）" in text.output
+    bad = runner.invoke(args=["kb", "eval", str(path), "--part", "odd"])
+    assert bad.exit_code != 0 and "Traceback" not in bad.output
 
 
 def test_cli_eval_refuses_unknown_expect(

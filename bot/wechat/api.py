@@ -10,8 +10,10 @@ expired token (40001, 40014, 42001) fetches a new one and is retried once — ne
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -69,19 +71,21 @@ class WeChatAPI:
         log.info("wechat access token renewed for %s (valid %d s)", self.app_id, lifetime)
         return token
 
-    def call(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """POST ``payload`` to the API at ``path`` with the access token; its JSON answer.
+    def call(
+        self, path: str, payload: dict[str, Any] | None = None, file: Path | None = None
+    ) -> dict[str, Any]:
+        """POST ``payload`` (or ``file`` as the form field ``media``) to ``path``; the answer.
 
         Raises :class:`WeChatAPIError` for an errcode other than 0, or when the server
         cannot be reached or answers something that is not JSON.
         """
         try:
-            return self._post(path, payload, self.access_token())
+            return self._post(path, payload, self.access_token(), file)
         except WeChatAPIError as error:
             if error.errcode not in _STALE_TOKEN_CODES:
                 raise
             log.info("wechat access token refused (%s); renewing it once", error.errcode)
-            return self._post(path, payload, self.access_token(renew=True))
+            return self._post(path, payload, self.access_token(renew=True), file)
 
     def send_text(self, user: str, text: str) -> None:
         """Send ``text`` to ``user`` (an OpenID) as a 客服 message.
@@ -94,12 +98,87 @@ class WeChatAPI:
             {"touser": user, "msgtype": "text", "text": {"content": text}},
         )
 
-    def _post(self, path: str, payload: dict[str, Any], token: str | None = None) -> dict:
+    def upload_image(self, image: Path) -> str:
+        """Upload an image for use inside an article body (media/uploadimg); its URL."""
+        return str(self.call("/cgi-bin/media/uploadimg", file=image)["url"])
+
+    def add_image_material(self, image: Path) -> str:
+        """Keep ``image`` as permanent material (an article's cover); its media_id."""
+        return str(self.call("/cgi-bin/material/add_material?type=image", file=image)["media_id"])
+
+    def add_draft(self, articles: list[dict[str, Any]]) -> str:
+        """Save articles to the 草稿箱 (draft/add); the media_id mass sends of mpnews need."""
+        return str(self.call("/cgi-bin/draft/add", {"articles": articles})["media_id"])
+
+    def mass_send(
+        self, message: dict[str, Any], tag_id: int | None, clientmsgid: str
+    ) -> dict[str, Any]:
+        """群发 ``message`` (``{"msgtype": …, <type>: …}``) to all followers or one tag.
+
+        WeChat refuses a repeat of ``clientmsgid`` within 24 hours (45065). The answer holds
+        ``msg_id``; errcode 0 only means the job was accepted (MASSSENDJOBFINISH follows).
+        """
+        audience = {"is_to_all": True} if tag_id is None else {"is_to_all": False, "tag_id": tag_id}
+        payload = {"filter": audience, **message, "send_ignore_reprint": 0}
+        return self.call("/cgi-bin/message/mass/sendall", {**payload, "clientmsgid": clientmsgid})
+
+    def mass_preview(
+        self, message: dict[str, Any], openid: str = "", wxname: str = ""
+    ) -> dict[str, Any]:
+        """Send ``message`` to one staff member's phone (mass/preview); uses no quota."""
+        target = {"touser": openid} if openid else {"towxname": wxname}
+        return self.call("/cgi-bin/message/mass/preview", {**target, **message})
+
+    def mass_status(self, msg_id: str) -> dict[str, Any]:
+        """The state of a mass send (mass/get): ``msg_status`` such as SEND_SUCCESS."""
+        return self.call("/cgi-bin/message/mass/get", {"msg_id": msg_id})
+
+    def tags(self) -> list[dict[str, Any]]:
+        """The account's follower tags: ``[{"id", "name", "count"}, …]``."""
+        return list(self._get("/cgi-bin/tags/get").get("tags", []))
+
+    def create_menu(self, buttons: list[dict[str, Any]]) -> None:
+        """Replace the account's custom menu (menu/create)."""
+        self.call("/cgi-bin/menu/create", {"button": buttons})
+
+    def _get(self, path: str) -> dict[str, Any]:
+        try:
+            return self._post(path, None, self.access_token(), method="GET")
+        except WeChatAPIError as error:
+            if error.errcode not in _STALE_TOKEN_CODES:
+                raise
+            return self._post(path, None, self.access_token(renew=True), method="GET")
+
+    def _post(
+        self,
+        path: str,
+        payload: dict[str, Any] | None,
+        token: str | None = None,
+        file: Path | None = None,
+        method: str = "POST",
+    ) -> dict:
         params = {"access_token": token} if token else None
         try:
-            response = requests.post(
-                self.base_url + path, json=payload, params=params, timeout=self.timeout
-            )
+            if file is not None:
+                with file.open("rb") as handle:
+                    response = requests.post(
+                        self.base_url + path,
+                        files={"media": (file.name, handle)},
+                        params=params,
+                        timeout=self.timeout,
+                    )
+            elif method == "GET":
+                response = requests.get(self.base_url + path, params=params, timeout=self.timeout)
+            else:
+                # WeChat reads UTF-8 JSON and wants Chinese unescaped (\uXXXX counts 6 bytes).
+                data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+                response = requests.post(
+                    self.base_url + path,
+                    data=data,
+                    params=params,
+                    timeout=self.timeout,
+                    headers={"Content-Type": "application/json; charset=utf-8"},
+                )
         except requests.RequestException as error:
             raise WeChatAPIError(f"WeChat API {path} unreachable: {error}") from error
         try:

@@ -1,0 +1,85 @@
+"""The scheduler's tables, as sqlite-utils migrations applied at start-up."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("scheduler")
+
+
+@migrations()
+def create_calendar_tables(db: Database) -> None:
+    """Each year's dates of the annual windows, and the office's own local days."""
+    db["publicity_windows"].create(
+        {"day_key": str, "year": int, "start": str, "end": str, "updated_by": str},
+        pk=("day_key", "year"),
+    )
+    db["local_publicity_days"].create(
+        {
+            "key": str,
+            "name": str,
+            "month": int,
+            "day": int,
+            "laws": str,
+            "topics": str,
+            "created_by": str,
+        },
+        pk="key",
+    )
+
+
+@migrations()
+def create_campaign_tables(db: Database) -> None:
+    """Campaigns with their send claim and result; previews; the scheduler's state."""
+    db["campaigns"].create(
+        {
+            "id": int,
+            "title": str,
+            "kind": str,
+            "text": str,
+            "digest": str,
+            "body": str,
+            "cover_path": str,
+            "tag_id": int,
+            "send_at": str,
+            "day_key": str,
+            "status": str,
+            "author": str,
+            "reviewer": str,
+            "created_at": str,
+            "updated_at": str,
+            "claim_owner": str,
+            "claim_until": float,
+            "attempts": int,
+            "msg_id": str,
+            "error_code": int,
+            "error_message": str,
+            "sent_at": str,
+            "result_status": str,
+            "result_total": int,
+            "result_filtered": int,
+            "result_sent": int,
+            "result_errors": int,
+        },
+        pk="id",
+        not_null={"title", "kind", "send_at", "status", "author"},
+        defaults={"attempts": 0},
+    )
+    db["campaigns"].create_index(["status", "send_at"])
+    db["campaigns"].create_index(["msg_id"])
+    db["campaign_previews"].create(
+        {"id": int, "campaign_id": int, "target": str, "by_wxname": int, "at": str}, pk="id"
+    )
+    db["scheduler_state"].create({"key": str, "value": int}, pk="key")
+    db["scheduler_heartbeat"].create(
+        {"owner": str, "pid": int, "host": str, "started_at": str, "beat_at": str}, pk="owner"
+    )
+
+
+@migrations()
+def create_unmatched_job_results(db: Database) -> None:
+    """MASSSENDJOBFINISH events that arrived before their campaign's msg_id was stored."""
+    db["unmatched_job_results"].create(
+        {"msg_id": str, "result": str, "received_at": str}, pk="msg_id"
+    )
