@@ -64,6 +64,7 @@ def _percentile(ordered: Sequence[float], percent: float) -> float:
 # The code whose speed bench_matcher measures: normalising, features, indexes, scoring.
 MATCHER_FILES = (
     "knowledge/matching/normalize.py",
+    "knowledge/matching/clauses.py",
     "knowledge/matching/features.py",
     "knowledge/matching/feature_index.py",
     "knowledge/matching/matcher.py",

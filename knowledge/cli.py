@@ -15,8 +15,10 @@ from knowledge.entries import STATUSES, EntryError
 from knowledge.entry_checks import SEVERITY_NAMES, check_entry
 from knowledge.exchange import ExchangeError, export_file, import_file
 from knowledge.matching.calibration import (
+    LONG_MAX_OUT_OF_SCOPE,
+    LONG_OUT_OF_SCOPE_FILE,
     OUT_OF_SCOPE_FILE,
-    choose_thresholds,
+    calibrate,
     load_out_of_scope,
     observe,
 )
@@ -168,28 +170,58 @@ def eval_command(path: Path, show_errors: bool, as_json: bool, part: str | None)
     show_default=True,
     help="每行一个知识库答不了的问题。",
 )
+@click.option(
+    "--long-out-of-scope",
+    "long_out_of_scope_path",
+    type=_FILE,
+    default=LONG_OUT_OF_SCOPE_FILE,
+    show_default=True,
+    help="每行一段知识库答不了的长咨询（讲经过再提问）。",
+)
 @click.option("--max-wrong", default=0.02, show_default=True, help="答错比例上限。")
 @click.option(
     "--max-out-of-scope", default=0.05, show_default=True, help="范围外被直接回答的比例上限。"
 )
-def calibrate_command(out_of_scope_path: Path, max_wrong: float, max_out_of_scope: float) -> None:
-    """Choose band thresholds from held-out alternates and out-of-scope questions."""
+@click.option(
+    "--long-max-out-of-scope",
+    default=LONG_MAX_OUT_OF_SCOPE,
+    show_default=True,
+    help="范围外的长咨询被直接回答的比例上限。",
+)
+def calibrate_command(
+    out_of_scope_path: Path,
+    long_out_of_scope_path: Path,
+    max_wrong: float,
+    max_out_of_scope: float,
+    long_max_out_of_scope: float,
+) -> None:
+    """Choose band thresholds for short and for long messages from held-out alternates
+    and out-of-scope questions and stories."""
     db = get_db()
     observations = observe(
-        published_entries(db), synonym_groups(db), load_out_of_scope(out_of_scope_path)
+        published_entries(db),
+        synonym_groups(db),
+        load_out_of_scope(out_of_scope_path) + load_out_of_scope(long_out_of_scope_path),
     )
-    result = choose_thresholds(observations, max_wrong, max_out_of_scope)
-    click.echo(
-        f"held-out alternates: {result.in_scope}, out-of-scope questions: {result.out_of_scope}"
-    )
-    click.echo(
-        f"direct correct {result.direct_correct:.1%}, direct wrong {result.direct_wrong:.1%}"
-    )
-    click.echo(
-        f"out of scope answered {result.out_of_scope_answered:.1%}, "
-        f"fallback {result.out_of_scope_fallback:.1%}"
-    )
-    click.echo(f"thresholds: {result.thresholds}")
+    try:
+        results = calibrate(observations, max_wrong, max_out_of_scope, long_max_out_of_scope)
+    except ValueError as error:
+        log.warning("calibration refused: %s", error)
+        raise click.ClickException(f"没有阈值能同时满足两个上限：{error}") from None
+    for name, result in zip(("short messages", "long messages"), results, strict=True):
+        click.echo(
+            f"{name}: held-out alternates {result.in_scope}, "
+            f"out-of-scope questions {result.out_of_scope}"
+        )
+        click.echo(
+            f"  direct correct {result.direct_correct:.1%}, direct wrong {result.direct_wrong:.1%}"
+        )
+        click.echo(
+            f"  out of scope answered {result.out_of_scope_answered:.1%}, "
+            f"fallback {result.out_of_scope_fallback:.1%}"
+        )
+    click.echo(f"thresholds: {results[0].thresholds}")
+    click.echo(f"long-message thresholds: {results[1].thresholds}")
 
 
 @kb.group("synonyms")

@@ -7,13 +7,18 @@ from sqlite_utils import Database
 
 from knowledge.entries import Entry
 from knowledge.matching.calibration import (
+    LONG_MAX_OUT_OF_SCOPE,
+    LONG_OUT_OF_SCOPE_FALLBACK,
+    LONG_OUT_OF_SCOPE_FILE,
     Observation,
+    by_length,
+    calibrate,
     choose_thresholds,
     load_out_of_scope,
     measure,
     observe,
 )
-from knowledge.matching.matcher import Thresholds
+from knowledge.matching.matcher import LONG_MESSAGE_THRESHOLDS, Thresholds
 from knowledge.store import published_entries
 from knowledge.synonyms import synonym_groups
 
@@ -68,16 +73,47 @@ def test_chosen_thresholds_respect_both_caps() -> None:
 
 
 def test_shipped_thresholds_keep_the_caps_on_the_calibration_data(db: Database) -> None:
-    observations = observe(published_entries(db), synonym_groups(db), load_out_of_scope())
-    assert sum(not o.in_scope for o in observations) >= 100
-    shipped = measure(observations, Thresholds())
+    observations = observe(
+        published_entries(db),
+        synonym_groups(db),
+        load_out_of_scope() + load_out_of_scope(LONG_OUT_OF_SCOPE_FILE),
+    )
+    short, long = by_length(observations)
+    assert sum(not o.in_scope for o in observations) >= 200
+    assert sum(not o.in_scope for o in short) >= 90
+    assert sum(not o.in_scope for o in long) >= 90
+    assert sum(o.in_scope for o in long) >= 200
+    shipped = measure(short, Thresholds())
     assert shipped.direct_wrong <= 0.02
     assert shipped.out_of_scope_answered <= 0.05
     assert shipped.out_of_scope_fallback >= 0.7
+    shipped_long = measure(long, LONG_MESSAGE_THRESHOLDS)
+    assert shipped_long.direct_wrong <= 0.02
+    assert shipped_long.out_of_scope_answered <= LONG_MAX_OUT_OF_SCOPE
+    assert shipped_long.out_of_scope_fallback >= LONG_OUT_OF_SCOPE_FALLBACK - 0.05
+
+
+def test_long_messages_are_calibrated_on_their_own() -> None:
+    short_right = [_observation(0.5, 0.1, 0.3, True) for _ in range(50)]
+    short_outside = [_observation(0.3, 0.1, 0.3, None) for _ in range(50)]
+    long_right = [Observation(0.28, 0.1, 0.2, True, True, long=True) for _ in range(50)]
+    long_outside = [Observation(0.15, 0.1, 0.1, False, False, long=True) for _ in range(50)]
+    settled_wrong = Observation(0.0, 0.0, 0.0, True, False, long=True, settled=True)
+    short, long = calibrate(
+        [*short_right, *short_outside, *long_right, *long_outside, settled_wrong]
+    )
+    assert short.in_scope == 50 and long.in_scope == 51 and long.out_of_scope == 50
+    assert short.out_of_scope == 50
+    # The short messages' thresholds would answer none of the long ones.
+    assert measure(long_right, short.thresholds).direct_correct == 0
+    assert long.direct_correct == 50 / 51
+    # A long message answered on the whole of it counts whatever the thresholds are.
+    assert long.direct_wrong == 1 / 51
 
 
 def test_calibrate_command_prints_thresholds(runner: FlaskCliRunner) -> None:
     result = runner.invoke(args=["kb", "calibrate"])
     assert result.exit_code == 0, result.output
     assert "thresholds: Thresholds(" in result.output
+    assert "long-message thresholds: Thresholds(" in result.output
     assert "direct wrong" in result.output

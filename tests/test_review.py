@@ -23,7 +23,7 @@ from knowledge.review import (
 )
 from knowledge.store import entry_versions, get_entry
 from knowledge.users import User, create_user, set_disabled
-from tests.review_support import answer_once_published, ask
+from tests.review_support import ask
 
 PASSWORD = "correct-horse-battery"
 QUESTION = "楼上养的鹦鹉天天半夜学打鸣怎么办"
@@ -74,7 +74,7 @@ def test_a_new_entry_answers_only_after_another_person_approves_it(
     published = approve_draft(db, staff["王审核"], draft.entry_id)
     assert published.status == "published" and published.updated_by == "王审核"
     assert get_draft(db, draft.entry_id) is None
-    reply = answer_once_published(client, QUESTION, draft.entry_id)
+    reply = ask(client, QUESTION)
     assert reply["entry_id"] == draft.entry_id and "先和邻居协商" in reply["reply"]
 
     actions = [
@@ -143,7 +143,7 @@ def test_archive_and_restore_an_old_version_as_a_draft(
         restore_version(db, staff["张编辑"], 2, 9)
     submit_draft(db, staff["张编辑"], 1, live)
     approve_draft(db, staff["王审核"], 1)
-    assert answer_once_published(client, entry.question, 1)["entry_id"] == 1
+    assert ask(client, entry.question)["entry_id"] == 1
 
 
 def test_submit_is_refused_while_the_checks_find_errors(
@@ -205,7 +205,7 @@ def test_cli_submit_approve_return(
 
     result = runner.invoke(args=["kb", "approve", entry_id, "--by", "王审核"])
     assert result.exit_code == 0 and "已审核通过并发布" in result.output
-    assert answer_once_published(client, QUESTION, draft.entry_id)["entry_id"] == draft.entry_id
+    assert ask(client, QUESTION)["entry_id"] == draft.entry_id
 
 
 def test_cli_self_approval_after_own_submit_is_refused(

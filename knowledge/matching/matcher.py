@@ -18,8 +18,8 @@ one of three bands:
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -27,11 +27,14 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Indel
 
 from knowledge.entries import Entry
+from knowledge.matching.clauses import Focus, find_focus
 from knowledge.matching.feature_index import ForwardBuilder, PostingsBuilder
 from knowledge.matching.features import distinct, feature_codes, row_bits, sorted_keys
 from knowledge.matching.normalize import SynonymFolder, clean_text, clean_texts
 
 Band = Literal["answer", "choices", "fallback"]
+#: Entries' scores, and for each the share of the message its document explains.
+Scores = tuple[dict[int, float], dict[int, float]]
 
 # Scoring weights, chosen on leave-one-out runs over the entries' own alternates (see README).
 # phrasing overlap = (share of the phrasing in the message)^ALPHA
@@ -41,7 +44,10 @@ FUZZ_WEIGHT = 0.3  # share of rapidfuzz string similarity in a phrasing's score
 DOCUMENT_WEIGHT = 0.5  # share of how much of the message the whole entry explains
 ANSWER_PREFIX = 100  # characters of the answer that join the entry's document
 CANDIDATE_POOL = 32  # best phrasings re-scored per message
+LONG_CANDIDATE_POOL = 8  # per text of a long message: its question and the whole of it
 QUERY_CAP = 0.5  # a long message weighs at most this many typical phrasings
+# Share of the whole story in a long message's score; the rest is its question's.
+KEY_FACTS_WEIGHT = 0.4
 BUILD_CHUNK_ROWS = 8192  # phrasings whose features are extracted and sorted together
 
 
@@ -59,7 +65,26 @@ class Thresholds:
     lead: float = 0.0
     runner_up_weight: float = 0.8
     distinct: float = 0.1
-    choices: float = 0.304
+    choices: float = 0.31
+
+
+#: The bands of a long message, calibrated on long held-out alternates and long stories no
+#: entry answers (``flask kb calibrate`` prints both sets).
+LONG_MESSAGE_THRESHOLDS = Thresholds(answer=0.15, lead=0.13, distinct=0.18, choices=0.225)
+
+
+@dataclass(frozen=True)
+class _Pool:
+    """A prepared message and its features; the weight each phrasing shares with it
+    (None when none shares a feature) and the message's side of the overlap's
+    denominator; the phrasings and entries that overlap it most, best first."""
+
+    query: str
+    codes: np.ndarray
+    shared: np.ndarray | None
+    scale: float
+    rows: list[int]
+    entries: list[int]
 
 
 @dataclass(frozen=True)
@@ -78,6 +103,8 @@ class Match:
     band: Band
     candidates: tuple[Candidate, ...]
     distinct: float = 0.0
+    long: bool = False  # a long message: its question clauses were set apart
+    settled: bool = False  # a long message answered as the whole of it would be, short
 
     @property
     def best(self) -> Candidate | None:
@@ -108,9 +135,11 @@ class MatchIndex:
         synonyms: Sequence[list[str]] = (),
         thresholds: Thresholds | None = None,
         generation: int = 0,
+        long_thresholds: Thresholds | None = None,
     ) -> None:
         started = time.perf_counter()
         self.thresholds = thresholds or Thresholds()
+        self.long_thresholds = long_thresholds or LONG_MESSAGE_THRESHOLDS
         self.generation = generation
         self.folder = SynonymFolder(synonyms)
         self.questions: dict[int, str] = {}
@@ -148,6 +177,10 @@ class MatchIndex:
             )
             merged.sort(kind="stable")
             documents.add(distinct(merged), slot_bits, last - first)
+        # Phrasings are stored entry by entry: slot s owns rows slot_rows[s]:slot_rows[s + 1].
+        self.slot_rows = np.searchsorted(
+            np.asarray(row_slot, dtype=np.int64), np.arange(len(self.questions) + 1)
+        )
         self.row_entry = np.asarray(list(self.questions), dtype=np.int64)[
             np.asarray(row_slot, dtype=np.int64)
         ]
@@ -188,38 +221,87 @@ class MatchIndex:
     def __len__(self) -> int:
         return len(self.questions)
 
-    def _codes(self, text: str) -> tuple[str, np.ndarray]:
-        query = self.prepare(text)
-        codes = np.unique(feature_codes([query])[1]) if query else np.zeros(0, dtype=np.int64)
-        return query, codes
+    def _codes(self, query: str) -> np.ndarray:
+        """The distinct feature codes of a prepared ``query``."""
+        return np.unique(feature_codes([query])[1]) if query else np.zeros(0, dtype=np.int64)
 
     def rank(self, text: str, limit: int = 3) -> list[Candidate]:
         """The ``limit`` best entries for ``text``, best first (empty if nothing overlaps)."""
-        return self._rank(*self._codes(text), limit)[0]
+        focus = self._focus(text)
+        if focus.is_whole:
+            return self._candidates(self._scores(self._pool(focus.whole))[0], limit)
+        question, whole = self._long_pools(focus)
+        return self._candidates(self._long_scores(question, whole)[0][0], limit)
 
-    def _rank(
-        self, query: str, codes: np.ndarray, limit: int
-    ) -> tuple[list[Candidate], dict[int, float]]:
-        """The best entries, and for each the share of the message its document explains."""
+    def _focus(self, text: str) -> Focus:
+        """The question and the whole of ``text``, normalised and with synonyms folded."""
+        focus = find_focus(text)
+        return Focus(self.folder.fold(focus.question), self.folder.fold(focus.whole))
+
+    def _candidates(self, scores: dict[int, float], limit: int) -> list[Candidate]:
+        """The ``limit`` best-scored entries as candidates, best first."""
+        ranked = sorted(scores.items(), key=lambda item: -item[1])[:limit]
+        return [
+            Candidate(entry_id, self.questions[entry_id], round(min(score, 1.0), 4))
+            for entry_id, score in ranked
+        ]
+
+    def _overlap(self, pool: _Pool, rows: np.ndarray) -> np.ndarray:
+        """The overlap of each of ``rows`` (phrasings) with the pool's message (``ALPHA``)."""
+        assert pool.shared is not None
+        return pool.shared[rows] / (self.phrasing_norm[rows] * pool.scale)
+
+    def _best_rows(self, pool: _Pool, entry_ids: Collection[int]) -> list[int]:
+        """For each of ``entry_ids``, its phrasing that overlaps the message most."""
+        rows = []
+        for entry_id in entry_ids:
+            slot = self.entry_slot[entry_id]
+            first, last = int(self.slot_rows[slot]), int(self.slot_rows[slot + 1])
+            if last > first:
+                overlap = self._overlap(pool, np.arange(first, last))
+                rows.append(first + int(np.argmax(overlap)))
+        return rows
+
+    def _pool(self, query: str, size: int = CANDIDATE_POOL) -> _Pool:
+        """The ``size`` phrasings a prepared ``query`` overlaps most, ready to be scored."""
+        codes = self._codes(query)
         hits = self.phrasings.shared_weight(codes)
         if hits is None:
-            return [], {}
+            return _Pool(query, codes, None, 1.0, [], [])
         shared, query_weight = hits
+        pool = _Pool(
+            query,
+            codes,
+            shared,
+            min(query_weight, QUERY_CAP * self.typical_phrasing) ** (1 - ALPHA),
+            [],
+            [],
+        )
         hit_rows = np.flatnonzero(shared > 0)
         if len(hit_rows) == 0:
-            return [], {}
-        overlap = shared[hit_rows] / (
-            self.phrasing_norm[hit_rows]
-            * min(query_weight, QUERY_CAP * self.typical_phrasing) ** (1 - ALPHA)
-        )
-        pool = min(len(overlap), CANDIDATE_POOL)
-        top = np.argpartition(-overlap, pool - 1)[:pool]
-        top = top[np.argsort(-overlap[top])]
-        best: dict[int, float] = {}
-        for row, row_overlap in zip(hit_rows[top], overlap[top], strict=True):
+            return replace(pool, shared=None)
+        overlap = self._overlap(pool, hit_rows)
+        count = min(len(hit_rows), size)
+        top = np.argpartition(-overlap, count - 1)[:count]
+        rows = hit_rows[top[np.argsort(-overlap[top], kind="stable")]].tolist()
+        entries = list(dict.fromkeys(int(self.row_entry[row]) for row in rows))
+        return replace(pool, rows=rows, entries=entries)
+
+    def _scores(self, pool: _Pool, extra: Collection[int] = ()) -> Scores:
+        """Scores of the pooled entries (and of ``extra`` ones) for the pool's message,
+        and for each the share of the message its document explains."""
+        query, codes = pool.query, pool.codes
+        if pool.shared is None:
+            return dict.fromkeys(extra, 0.0), dict.fromkeys(extra, 0.0)
+        pooled = set(pool.entries)
+        rows = [*pool.rows, *self._best_rows(pool, [e for e in extra if e not in pooled])]
+        overlaps = self._overlap(pool, np.asarray(rows, dtype=np.int64)).tolist()
+        overlap = dict(zip(rows, overlaps, strict=True))
+        best: dict[int, float] = dict.fromkeys(extra, 0.0)
+        for row in rows:
             entry_id = int(self.row_entry[row])
             similarity = _string_similarity(query, self.texts[row])
-            score = (1 - FUZZ_WEIGHT) * float(row_overlap) + FUZZ_WEIGHT * similarity
+            score = (1 - FUZZ_WEIGHT) * overlap[row] + FUZZ_WEIGHT * similarity
             if score > best.get(entry_id, -1.0):
                 best[entry_id] = score
         explained = dict.fromkeys(best, 0.0)
@@ -236,28 +318,75 @@ class MatchIndex:
                 best[entry_id] = (1 - DOCUMENT_WEIGHT) * score + DOCUMENT_WEIGHT * explained[
                     entry_id
                 ]
-        ranked = sorted(best.items(), key=lambda item: -item[1])[:limit]
-        candidates = [
-            Candidate(entry_id, self.questions[entry_id], round(min(score, 1.0), 4))
-            for entry_id, score in ranked
-        ]
-        return candidates, explained
+        return best, explained
+
+    def _long_pools(self, focus: Focus) -> tuple[_Pool, _Pool]:
+        """The pools of a long message's question and of the whole of it."""
+        return self._pool(focus.question, LONG_CANDIDATE_POOL), self._pool(
+            focus.whole, LONG_CANDIDATE_POOL
+        )
+
+    def _long_scores(self, question: _Pool, whole: _Pool) -> tuple[Scores, Scores]:
+        """Scores of a long message (its question first, the whole story as key facts),
+        and those of the whole message alone.
+
+        Entries are pooled from both the question and the whole message, and each is
+        scored on both; the question weighs ``1 - KEY_FACTS_WEIGHT``.
+        """
+        asked, asked_explained = self._scores(question, whole.entries)
+        story, story_explained = self._scores(whole, question.entries)
+        scores = {
+            entry_id: (1 - KEY_FACTS_WEIGHT) * asked[entry_id] + KEY_FACTS_WEIGHT * story[entry_id]
+            for entry_id in asked
+        }
+        explained = {
+            entry_id: (1 - KEY_FACTS_WEIGHT) * asked_explained[entry_id]
+            + KEY_FACTS_WEIGHT * story_explained[entry_id]
+            for entry_id in asked
+        }
+        return (scores, explained), (story, story_explained)
 
     def match(self, text: str) -> Match:
         """Rank ``text`` and decide its band from the calibrated thresholds.
 
-        ``distinct`` is how much more of the message the best entry explains than the
-        runner-up: words both explain cancel out, so only the differences count.
+        A long message is scored on its question with the story as key facts
+        (:meth:`_long_scores`) and banded by the thresholds calibrated on long messages
+        — unless the whole of it would be answered directly as a short message, with
+        the same entry first: then it is answered (``settled``). ``distinct`` is how much
+        more of the message the best entry explains than the runner-up: words both
+        explain cancel out, so only the differences count.
         """
-        query, codes = self._codes(text)
-        candidates, explained = self._rank(query, codes, limit=3)
+        focus = self._focus(text)
+        if focus.is_whole:
+            return self._verdict(*self._scores(self._pool(focus.whole)), self.thresholds)
+        scores, story = self._long_scores(*self._long_pools(focus))
+        whole_verdict = self._verdict(*story, self.thresholds)
+        verdict = replace(self._verdict(*scores, self.long_thresholds), long=True)
+        if whole_verdict.band == "answer" and _same_best(whole_verdict, verdict):
+            return replace(verdict, band="answer", settled=True)
+        return verdict
+
+    def _verdict(
+        self, scores: dict[int, float], explained: dict[int, float], thresholds: Thresholds
+    ) -> Match:
+        """The band and best three candidates of scored entries under ``thresholds``."""
+        candidates = self._candidates(scores, 3)
         distinct = 0.0
         if candidates:
             runner_up = explained[candidates[1].entry_id] if len(candidates) > 1 else 0.0
             distinct = explained[candidates[0].entry_id] - runner_up
         return Match(
-            band_for(candidates, distinct, self.thresholds), tuple(candidates), round(distinct, 4)
+            band_for(candidates, distinct, thresholds), tuple(candidates), round(distinct, 4)
         )
+
+
+def _same_best(first: Match, second: Match) -> bool:
+    """Whether two verdicts put the same entry first."""
+    return (
+        first.best is not None
+        and second.best is not None
+        and (first.best.entry_id == second.best.entry_id)
+    )
 
 
 def _string_similarity(query: str, phrasing: str) -> float:
