@@ -18,6 +18,7 @@ from knowledge import db
 from knowledge import schema as knowledge_schema
 from knowledge.matching.live_index import current_index
 from knowledge.seed import seed_if_empty
+from knowledge.turns import purge_old_texts, retention_days
 from scheduler import schema as scheduler_schema
 
 
@@ -44,6 +45,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         purge_wechat_records(database)
         if app.config["SEED_ON_START"]:
             seed_if_empty(database)
+        purged = purge_old_texts(database, retention_days(app.config))
+        if purged:
+            logging.getLogger(__name__).info(
+                "%d resident texts past their retention removed", purged
+            )
         # Build the matcher index now, so the first resident does not wait for it.
         current_index(database, str(app.config["DATABASE"]))
 
@@ -58,7 +64,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
     import console
-    from bot import api, chat, errors, webhook
+    from bot import api, chat, errors, feedback, residents_cli, webhook
     from bot.wechat import cli as wechat_cli
     from knowledge import cli
     from scheduler import cli as scheduler_cli
@@ -69,8 +75,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(webhook.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(chat.bp)
+    app.register_blueprint(feedback.bp)
     console.init_app(app)
     cli.init_app(app)
+    residents_cli.init_app(app)
     wechat_cli.init_app(app)
     scheduler_cli.init_app(app)
     init_event_hook(app)

@@ -16,6 +16,13 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # Signs staff sessions; set a long random value in production. While it is this
         # public default the staff console at /admin stays off.
         "SECRET_KEY": "dev-only-change-me",
+        # Key of the HMAC residents are stored under (knowledge.residents); "" uses SECRET_KEY.
+        # Changing it makes every resident a stranger: their old turns can no longer be
+        # found by `flask residents export/forget`.
+        "RESIDENT_HASH_KEY": "",
+        # Days residents' message texts are kept in the record of turns; then only the
+        # counts stay (`flask residents purge`, run at start and daily by the scheduler).
+        "RESIDENT_TEXT_RETENTION_DAYS": 180,
         # WeChat Official Account link (公众号后台 → 设置与开发 → 基本配置).
         "WECHAT_TOKEN": "pufa-dev-token",
         "WECHAT_APP_ID": "",

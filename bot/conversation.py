@@ -42,3 +42,18 @@ def save_state(db: Database, user: str, state: dict[str, Any], ttl_seconds: floa
             },
             pk="user",
         )
+
+
+def stored_state(db: Database, user: str) -> dict[str, Any] | None:
+    """What is held as ``user``'s state, expired or not, with when it expires; None if nothing."""
+    row = db.execute(
+        "SELECT state, expires_at FROM conversations WHERE user = ?", [user]
+    ).fetchone()
+    return None if row is None else {"state": json.loads(row[0]), "expires_at": row[1]}
+
+
+def forget_state(db: Database, users: list[str]) -> int:
+    """Delete the dialogue state of ``users``; how many states there were."""
+    marks = ",".join("?" for _ in users)
+    with write(db):
+        return db.execute(f"DELETE FROM conversations WHERE user IN ({marks})", users).rowcount

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -32,7 +31,6 @@ from knowledge.preview import render_entry
 from knowledge.settings import get_settings
 from knowledge.store import entries_by_topic, get_entry
 from knowledge.topics import TOPICS, topic_by_name_or_key, topic_name
-from knowledge.unanswered import log_unanswered
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +44,13 @@ _HUMAN_WORDS = {"人工", "转人工", "人工服务", "人工客服", "找人",
 _GREETINGS = {"你好", "您好", "hi", "hello", "在吗", "在不在", "有人吗", "嗨"}
 _MORE_WORDS = {"更多", "继续", "下一页", "接着说", "还有呢"}
 _ORIGINAL_WORDS = {"原文", "法条原文", "看原文", "查看原文", "法条"}
+#: Short replies that say the last answer did not help ("不对劲怎么办" is a question, not one).
+_FEEDBACK_WORDS = {
+    "没用", "没有用", "没啥用", "没什么用", "不对", "不对的", "说得不对", "说的不对", "答非所问",
+    "不是这个", "不是这个问题", "不是我问的", "不是我要问的", "答错了", "回答错了", "错了",
+    "没帮助", "没有帮助", "没帮上", "不满意", "没解决", "没有解决", "看不懂", "👎",
+}  # fmt: skip
+_TRAILING_PARTICLES = re.compile(r"[啊呀吧呢哦嘛啦哈]+$")
 
 
 @dataclass
@@ -71,6 +76,10 @@ class Reply:
     entry_id: int | None = None
     score: float | None = None
     choices: list[dict[str, Any]] = field(default_factory=list)
+    #: For the record of turns (knowledge.turns), when ``kind`` does not say it all:
+    #: "kind" (e.g. "selection", "article", "feedback"), "entry_id" (the entry feedback is
+    #: about) and "candidates" (the matcher's closest entries behind choices and fallbacks).
+    record: dict[str, Any] = field(default_factory=dict)
 
 
 def _compact(text: str) -> str:
@@ -81,18 +90,13 @@ class Dialogue:
     """Turns one resident message into one reply, reading and saving the resident's state."""
 
     def __init__(
-        self,
-        db: Database,
-        index: MatchIndex,
-        state_ttl: float = 600.0,
-        may_log_unanswered: Callable[[], bool] = lambda: True,
+        self, db: Database, index: MatchIndex, state_ttl: float = 600.0, keep_state: bool = True
     ) -> None:
         self.db = db
         self.index = index
         self.state_ttl = state_ttl
+        self.keep_state = keep_state  # False: a dry run ("试一试") that leaves no trace
         self.settings = get_settings(db)
-        # Asked before each unanswered turn goes to the staff's queue (the daily cap).
-        self.may_log_unanswered = may_log_unanswered
 
     def respond(self, message: Incoming) -> Reply | None:
         """The reply to ``message``, or None when WeChat should just get "success"."""
@@ -112,7 +116,8 @@ class Dialogue:
             if topic is not None:
                 reply = self._topic_list(topic)
                 choice_ids = [c["entry_id"] for c in reply.choices]
-                save_state(self.db, message.user, {"choices": choice_ids}, self.state_ttl)
+                if self.keep_state:
+                    save_state(self.db, message.user, {"choices": choice_ids}, self.state_ttl)
                 return reply
             if key.upper() in {"HELP", "MENU"}:
                 return Reply("help", texts.help_text())
@@ -125,7 +130,7 @@ class Dialogue:
     def respond_to_text(self, user: str, text: str) -> Reply:
         """The reply to a text (or recognised voice) message from ``user``."""
         state = load_state(self.db, user)
-        reply, new_state = self._decide(user, text, state)
+        reply, new_state = self._decide(text, state)
         seen = state.get("seen_laws", [])
         if reply.kind == "answer":
             # A judicial interpretation is named in full the first time a resident sees it.
@@ -136,20 +141,21 @@ class Dialogue:
         reply.text = pages[0]
         if len(pages) > 1:
             new_state["more"] = pages[1:]
-        if new_state or state:
+        if (new_state or state) and self.keep_state:
             save_state(self.db, user, new_state, self.state_ttl)
         return reply
 
-    def _decide(self, user: str, text: str, state: dict[str, Any]) -> tuple[Reply, dict]:
+    def _decide(self, text: str, state: dict[str, Any]) -> tuple[Reply, dict]:
         compact = _compact(text)
-        carried = {"last_refs": state["last_refs"]} if "last_refs" in state else {}
+        carried = {key: state[key] for key in ("last_refs", "last_entry") if key in state}
         if not compact:
             return Reply("help", texts.help_text()), carried
         if compact in _MORE_WORDS:
             return self._more(state, carried)
         if compact in _ORIGINAL_WORDS and state.get("last_refs"):
             articles = [a for a in map(article_for_ref, state["last_refs"]) if a is not None]
-            return Reply("answer", format_articles(articles)), carried
+            reply = Reply("answer", format_articles(articles), record={"kind": "article"})
+            return reply, carried
         choice = _CHOICE.match(compact)
         if choice:
             if state.get("choices"):
@@ -163,14 +169,17 @@ class Dialogue:
             return Reply("help", texts.human_text(self.settings)), carried
         if compact in _GREETINGS:
             return Reply("welcome", texts.welcome_text(self.settings)), carried
+        if _TRAILING_PARTICLES.sub("", compact) in _FEEDBACK_WORDS:
+            record = {"kind": "feedback", "entry_id": state.get("last_entry")}
+            return Reply("help", texts.feedback_text(self.settings), record=record), {}
         topic = topic_by_name_or_key(compact)
         if topic is not None:
             reply = self._topic_list(topic)
             return reply, {"choices": [c["entry_id"] for c in reply.choices]}
         article = answer_article_ask(text)
         if article is not None:
-            return Reply("answer", article), carried
-        return self._match(user, text, carried)
+            return Reply("answer", article, record={"kind": "article"}), carried
+        return self._match(text, carried)
 
     def _more(self, state: dict[str, Any], carried: dict) -> tuple[Reply, dict]:
         pages = state.get("more") or []
@@ -179,21 +188,29 @@ class Dialogue:
         new_state = {**carried}
         if len(pages) > 1:
             new_state["more"] = pages[1:]
-        return Reply("answer", pages[0]), new_state
+        return Reply("answer", pages[0], record={"kind": "more"}), new_state
 
     def _select(self, ordinal: str, state: dict[str, Any], carried: dict) -> tuple[Reply, dict]:
         number = int(ordinal) if ordinal.isdigit() else _CHINESE_ORDINALS.index(ordinal) + 1
         ids: list[int] = state["choices"]
         if number > len(ids):
-            return Reply("choices", f"请回复1到{len(ids)}之间的序号，或者直接说出您的问题。"), state
+            prompt = f"请回复1到{len(ids)}之间的序号，或者直接说出您的问题。"
+            return Reply("choices", prompt, record={"kind": "help"}), state
         entry = get_entry(self.db, ids[number - 1])
         if entry is None or entry.status != "published":
-            return Reply("fallback", texts.fallback_text(self.settings)), carried
-        return self._answer(entry, None)
+            reply = Reply("fallback", texts.fallback_text(self.settings))
+            reply.record = {"kind": "selection"}
+            return reply, carried
+        reply, new_state = self._answer(entry, None)
+        reply.record = {"kind": "selection"}
+        return reply, new_state
 
     def _answer(self, entry: Entry, score: float | None) -> tuple[Reply, dict]:
         reply = Reply("answer", render_entry(entry, self.settings), entry.id, score)
-        return reply, {"last_refs": entry.law_refs} if entry.law_refs else {}
+        new_state: dict[str, Any] = {"last_entry": entry.id}
+        if entry.law_refs:
+            new_state["last_refs"] = entry.law_refs
+        return reply, new_state
 
     def _topic_list(self, topic: str) -> Reply:
         entries = entries_by_topic(self.db, topic)[:MAX_TOPIC_CHOICES]
@@ -208,9 +225,9 @@ class Dialogue:
         text = texts.choices_text(
             [entry.question for entry in entries], f"“{TOPICS[topic]}”常见问题："
         )
-        return Reply("choices", text, choices=choices)
+        return Reply("choices", text, choices=choices, record={"kind": "topic"})
 
-    def _match(self, user: str, text: str, carried: dict) -> tuple[Reply, dict]:
+    def _match(self, text: str, carried: dict) -> tuple[Reply, dict]:
         match = self.index.match(text)
         top = [
             {"entry_id": c.entry_id, "question": c.question, "score": c.score}
@@ -222,8 +239,6 @@ class Dialogue:
             if entry is not None and entry.status == "published":
                 return self._answer(entry, best.score)
         if match.band == "choices":
-            if self.may_log_unanswered():
-                log_unanswered(self.db, text, "choices", user, top)
             choices = [{"n": n, **c} for n, c in enumerate(top, start=1)]
             for choice in choices:
                 choice.pop("score")
@@ -234,9 +249,10 @@ class Dialogue:
                 ),
                 score=best.score if best else None,
                 choices=choices,
+                record={"candidates": top},
             )
             return reply, {**carried, "choices": [c["entry_id"] for c in choices]}
-        if self.may_log_unanswered():
-            log_unanswered(self.db, text, "fallback", user, top)
         score = best.score if best else None
-        return Reply("fallback", texts.fallback_text(self.settings), score=score), carried
+        reply = Reply("fallback", texts.fallback_text(self.settings), score=score)
+        reply.record = {"candidates": top}
+        return reply, carried

@@ -76,3 +76,11 @@ def choices_text(questions: list[str], intro: str) -> str:
     """A numbered list of questions and how to pick one."""
     lines = [f"{n}. {question}" for n, question in enumerate(questions, start=1)]
     return f"{intro}\n" + "\n".join(lines) + "\n\n请回复序号（如“1”）查看答案。"
+
+
+def feedback_text(settings: dict[str, str]) -> str:
+    """The reply to "没用" / "不对": sorry, noted, and how to reach a person."""
+    return (
+        "抱歉，刚才的回答没能帮到您。您的意见已经记下，我们会改进这条回答。\n\n"
+        "您可以换个说法、说得具体一些再问一次；也可以找人帮忙。\n\n" + human_text(settings)
+    )

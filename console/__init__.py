@@ -26,6 +26,7 @@ from console import (
     settings,
     synonyms,
     topics,
+    tryout,
     unanswered,
     users,
 )
@@ -35,6 +36,7 @@ AREAS = (
     auth,
     dashboard,
     unanswered,
+    tryout,
     entries,
     entry_form,
     exchange,

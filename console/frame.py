@@ -61,7 +61,12 @@ class NavItem:
 #: The top bar of every console page; each area adds its link here.
 NAV = [
     NavItem("概览", "admin.dashboard.overview", ("admin.dashboard.overview",)),
-    NavItem("没答上的问题", "admin.unanswered.listing", ("admin.unanswered.listing",)),
+    NavItem(
+        "没答上的问题",
+        "admin.unanswered.groups",
+        ("admin.unanswered.groups", "admin.unanswered.listing", "admin.unanswered.alternate"),
+    ),
+    NavItem("试一试", "admin.tryout.page", ("admin.tryout.page",)),
     NavItem(
         "知识条目",
         "admin.entries.listing",

@@ -170,3 +170,56 @@ def create_drafts_and_topics(db: Database) -> None:
         {"key": key, "name": name, "position": position, "created_by": "系统（随软件发布）"}
         for position, (key, name) in enumerate(shipped.items(), start=1)
     )
+
+
+@migrations()
+def create_turns(db: Database) -> None:
+    """The record of every turn residents have with Pufa, replacing the ``unanswered`` log.
+
+    A turn keeps the resident only as a keyed hash (``knowledge.residents``); its text is
+    removed after the retention period while the rest stays for the counts. Handled
+    unanswered turns point at the ``queue_handlings`` row that says who handled them, how.
+    """
+    db["queue_handlings"].create(
+        {
+            "id": int,
+            "at": str,
+            "actor": str,
+            "action": str,
+            "entry_id": int,
+            "turns": int,
+            "summary": str,
+        },
+        pk="id",
+        not_null={"at", "actor", "action"},
+    )
+    db["turns"].create(
+        {
+            "id": int,
+            "at": str,
+            "channel": str,
+            "kind": str,
+            "entry_id": int,
+            "score": float,
+            "resident": str,
+            "text": str,
+            "candidates": str,
+            "helpful": int,
+            "handling_id": int,
+        },
+        pk="id",
+        not_null={"at", "kind"},
+        foreign_keys=[("handling_id", "queue_handlings", "id")],
+    )
+    db["turns"].create_index(["at"])
+    db["turns"].create_index(["kind", "at"])
+    db["turns"].create_index(["resident"])
+    db["turns"].create_index(["entry_id", "kind"])
+    # The old log's rows become unanswered turns; their raw user ids are not carried over.
+    db.execute(
+        "INSERT INTO turns (at, channel, kind, text, candidates) "
+        "SELECT asked_at, CASE WHEN user LIKE 'api:%' THEN 'api' "
+        "WHEN user LIKE 'web-%' THEN 'web' ELSE 'wx' END, kind, text, candidates "
+        "FROM unanswered ORDER BY id"
+    )
+    db["unanswered"].drop()

@@ -1,4 +1,8 @@
-"""The log of questions Pufa could not answer directly, for the staff's review."""
+"""The questions Pufa could not answer directly, for the staff's review.
+
+A view over the record of turns (``knowledge.turns``): the choices and fallback turns whose
+text is still held and that staff have not handled, newest first; also as a CSV for Excel.
+"""
 
 from __future__ import annotations
 
@@ -10,36 +14,27 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from knowledge.db import write
 from knowledge.spreadsheet import spreadsheet_row
-from knowledge.store import local_time, now
+from knowledge.store import local_time
 
-
-def log_unanswered(
-    db: Database, text: str, kind: str, user: str | None, candidates: list[dict[str, Any]]
-) -> None:
-    """Record a choices or fallback turn: the text, when, who, and the top candidates."""
-    with write(db):
-        db["unanswered"].insert(
-            {
-                "text": text[:500],
-                "kind": kind,
-                "user": user,
-                "asked_at": now(),
-                "candidates": json.dumps(candidates, ensure_ascii=False),
-            }
-        )
+#: Which turns are in the queue: choices or fallbacks whose text is still held and that
+#: no one has handled yet (``knowledge.unanswered_groups``).
+OPEN_QUEUE = "kind IN ('choices', 'fallback') AND text IS NOT NULL AND handling_id IS NULL"
 
 
 def recent_unanswered(db: Database, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
-    """The latest unanswered questions, newest first (skipping ``offset``), candidates decoded."""
-    rows = db.query("SELECT * FROM unanswered ORDER BY id DESC LIMIT ? OFFSET ?", [limit, offset])
+    """The latest open unanswered questions, newest first (skipping ``offset``), decoded."""
+    rows = db.query(
+        "SELECT id, text, kind, at AS asked_at, candidates FROM turns "
+        f"WHERE {OPEN_QUEUE} ORDER BY id DESC LIMIT ? OFFSET ?",
+        [limit, offset],
+    )
     return [{**row, "candidates": json.loads(row["candidates"] or "[]")} for row in rows]
 
 
 def count_unanswered(db: Database) -> int:
-    """How many unanswered questions are logged."""
-    return db.execute("SELECT count(*) FROM unanswered").fetchone()[0]
+    """How many open unanswered questions there are."""
+    return db.execute(f"SELECT count(*) FROM turns WHERE {OPEN_QUEUE}").fetchone()[0]
 
 
 KIND_NAMES = {"choices": "给了选项", "fallback": "没答上"}
@@ -67,7 +62,8 @@ def unanswered_csv(db: Database, limit: int) -> tuple[str, int]:
     """The latest ``limit`` unanswered questions as CSV text with a header, and how many.
 
     Cells a spreadsheet would run as a formula are kept as text
-    (:mod:`knowledge.spreadsheet`). Encode it as ``utf-8-sig``: Excel only reads a CSV as UTF-8 when it starts with a BOM.
+    (:mod:`knowledge.spreadsheet`). Encode it as ``utf-8-sig``: Excel only reads a CSV as
+    UTF-8 when it starts with a BOM.
     """
     rows = unanswered_table(db, limit)
     out = io.StringIO(newline="")

@@ -1,8 +1,4 @@
-"""The scheduler process's daily housekeeping and its heartbeat.
-
-Resident texts have no purge function in ``knowledge`` yet; when one exists, call it from
-:func:`run_housekeeping` too.
-"""
+"""The scheduler process's daily housekeeping and its heartbeat."""
 
 from __future__ import annotations
 
@@ -17,6 +13,7 @@ from sqlite_utils import Database
 from bot.wechat.housekeeping import purge_wechat_records
 from knowledge.db import write
 from knowledge.store import now
+from knowledge.turns import purge_old_texts
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +45,14 @@ def last_heartbeat(db: Database) -> tuple[str, float] | None:
     return row[0], time.time() - datetime.fromisoformat(row[1]).timestamp()
 
 
-def run_housekeeping(db: Database) -> dict[str, int]:
+def run_housekeeping(db: Database, text_retention_days: int) -> dict[str, int]:
     """The daily clean-up: the webhook's expired records (answered messages, plain-mode
-    signatures), old preview records and heartbeats of stopped processes; rows removed.
+    signatures), residents' message texts older than ``text_retention_days``
+    (RESIDENT_TEXT_RETENTION_DAYS), old preview records and heartbeats of stopped
+    processes; rows removed.
     """
     wechat = purge_wechat_records(db)
+    texts = purge_old_texts(db, text_retention_days)
     cutoff = (datetime.now(UTC) - timedelta(days=PREVIEW_RECORDS_DAYS)).isoformat(
         timespec="seconds"
     )
@@ -60,6 +60,11 @@ def run_housekeeping(db: Database) -> dict[str, int]:
     with write(db):
         previews = db.execute("DELETE FROM campaign_previews WHERE at < ?", [cutoff]).rowcount
         beats = db.execute("DELETE FROM scheduler_heartbeat WHERE beat_at < ?", [stale]).rowcount
-    done = {"wechat_records": wechat, "campaign_previews": previews, "scheduler_heartbeat": beats}
+    done = {
+        "wechat_records": wechat,
+        "resident_texts": texts,
+        "campaign_previews": previews,
+        "scheduler_heartbeat": beats,
+    }
     log.info("housekeeping: %s", done)
     return done

@@ -24,6 +24,7 @@ from flask import Flask
 from bot.wechat.api import WeChatAPI, api_for
 from knowledge.db import connect
 from knowledge.store import now
+from knowledge.turns import retention_days
 from scheduler.campaigns import campaign_generation
 from scheduler.housekeeping import run_housekeeping, write_heartbeat
 from scheduler.sender import (
@@ -131,7 +132,7 @@ class CampaignScheduler:
         """Job: the daily clean-up."""
         db = connect(self.app.config["DATABASE"], self.app.config["DATABASE_BUSY_TIMEOUT"])
         try:
-            run_housekeeping(db)
+            run_housekeeping(db, retention_days(self.app.config))
         finally:
             db.close()
 

@@ -46,7 +46,10 @@ def year_report(db: Database, year: int) -> YearReport:
     campaigns = list_campaigns(db, year=year)
     sent = [(c, names.get(c.day_key, "")) for c in campaigns if c.status == "sent"]
     months = [0] * 12
-    for (asked_at,) in db.execute("SELECT asked_at FROM unanswered").fetchall():
+    # Every unanswered turn counts, handled or not, its text purged or not.
+    for (asked_at,) in db.execute(
+        "SELECT at FROM turns WHERE kind IN ('choices', 'fallback')"
+    ).fetchall():
         try:
             moment = datetime.fromisoformat(asked_at)
         except (TypeError, ValueError):

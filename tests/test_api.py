@@ -184,5 +184,5 @@ def test_lone_surrogates_in_the_json_are_answered_not_a_500(
     assert response.get_json()["kind"] == "answer"
     odd = '{"text": "\\ud83d天气怎么样", "user": "\\ud800resident"}'
     assert client.post("/api/ask", data=odd, content_type="application/json").status_code == 200
-    logged = db.execute("SELECT text FROM unanswered ORDER BY id DESC LIMIT 1").fetchone()[0]
+    logged = db.execute("SELECT text FROM turns ORDER BY id DESC LIMIT 1").fetchone()[0]
     assert logged == "\ufffd天气怎么样"

@@ -101,9 +101,11 @@ def test_sign_in_see_the_dashboard_and_what_pufa_could_not_answer(
     sign_in(page, base_url)
     expect(page.locator("h1")).to_have_text("概览")
     expect(page.locator('strong[data-status="published"]')).not_to_have_text("0")
-    expect(page.locator(".question .asked").first).to_have_text(OUT_OF_SCOPE)
+    expect(page.locator(".ranked .asked").first).to_have_text(OUT_OF_SCOPE)
     page.locator(".nav a", has_text="没答上的问题").click()
     expect(page).to_have_url(f"{base_url}/admin/unanswered")
+    expect(page.locator(".group .asked").first).to_have_text(OUT_OF_SCOPE)
+    page.locator("a", has_text="逐条查看").click()
     first = page.locator(".question").first
     expect(first.locator(".asked")).to_have_text(OUT_OF_SCOPE)
     expect(first.locator(".kind")).to_have_text(label)
@@ -149,6 +151,8 @@ def test_console_pages_fit_a_phone_and_a_desktop(
     for path, shot, whole in [
         ("/admin/", "dashboard", True),
         ("/admin/unanswered", "unanswered", True),
+        ("/admin/unanswered/latest", "unanswered-latest", True),
+        ("/admin/try?q=冒充", "tryout", True),
         ("/admin/entries", "entries", False),  # all 170 entries: the first screen is enough
         ("/admin/entries/1", "entry", True),
         ("/admin/users", "users", True),

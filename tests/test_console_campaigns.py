@@ -188,8 +188,8 @@ def test_the_year_report_counts_sent_campaigns_and_unanswered_by_month(
         },
     )
     db["campaigns"].update(second, {"status": "missed"})
-    db["unanswered"].insert_all(
-        {"text": "问题", "kind": "fallback", "user": "u", "asked_at": stamp, "candidates": "[]"}
+    db["turns"].insert_all(
+        {"at": stamp, "channel": "wx", "kind": "fallback", "resident": "wx:u", "text": None}
         for stamp in (
             f"{year}-03-05T02:00:00+00:00",
             f"{year}-03-31T17:00:00+00:00",

@@ -31,13 +31,14 @@ def staff(editor: FlaskClient) -> FlaskClient:
 
 
 def log_question(db: Database, text: str, kind: str, asked_at: str, candidates=()) -> None:
-    """An unanswered-log row with a fixed time, as the dialogue writes them."""
-    db["unanswered"].insert(
+    """An unanswered turn with a fixed time, as the responder records them."""
+    db["turns"].insert(
         {
-            "text": text,
+            "at": asked_at,
+            "channel": "wx",
             "kind": kind,
-            "user": "test",
-            "asked_at": asked_at,
+            "resident": "wx:test",
+            "text": text,
             "candidates": json.dumps(list(candidates), ensure_ascii=False),
         }
     )
@@ -64,13 +65,19 @@ def test_dashboard_counts_entries_per_status_and_topic(staff: FlaskClient, db: D
         ] + [str(sum(counts.values()))]
 
 
-def test_dashboard_shows_the_twenty_latest_unanswered(staff: FlaskClient, db: Database) -> None:
-    for n in range(25):
-        log_question(db, f"第{n}个问题", "fallback", f"2025-03-01T00:{n:02d}:00+00:00")
+def test_dashboard_shows_the_five_commonest_unanswered(staff: FlaskClient, db: Database) -> None:
+    for n in range(8):
+        for _ in range(n + 1):
+            log_question(
+                db,
+                f"第{n}类问题{'甲乙丙丁戊己庚辛'[n] * 6}",
+                "fallback",
+                "2025-03-01T00:00:00+00:00",
+            )
     page = text_of(staff.get("/admin/"))
-    shown = re.findall(r"第(\d+)个问题", page)
-    assert shown == [str(n) for n in range(24, 4, -1)]
-    assert "查看全部 25 条" in page
+    shown = re.findall(r"第(\d+)类问题", page)
+    assert shown == ["7", "6", "5", "4", "3"]
+    assert "去处理全部 36 条" in page
 
 
 def test_dashboard_without_unanswered_says_so(staff: FlaskClient) -> None:
@@ -98,7 +105,7 @@ def test_unanswered_shows_beijing_time_kind_text_and_candidates(
     staff: FlaskClient, db: Database
 ) -> None:
     entry = log_two_questions(db)
-    page = text_of(staff.get("/admin/unanswered"))
+    page = text_of(staff.get("/admin/unanswered/latest"))
     assert page.index("外星人欠钱不还") < page.index("火星上的房子怎么过户")  # newest first
     assert "2025-01-02 00:30" in page  # 16:30 UTC is half past midnight in Beijing
     assert "2025-01-02 09:05" in page
@@ -111,7 +118,7 @@ def test_unanswered_shows_beijing_time_kind_text_and_candidates(
 def test_an_out_of_scope_question_reaches_the_log(staff: FlaskClient) -> None:
     asked = staff.post("/api/ask", json={"text": "今天天气怎么样", "user": "u1"})
     label = {"fallback": "没答上", "choices": "给了选项"}[asked.get_json()["kind"]]
-    page = text_of(staff.get("/admin/unanswered"))
+    page = text_of(staff.get("/admin/unanswered/latest"))
     assert re.search(rf"{label}</span>\s*</p>\s*<p class=\"asked\">今天天气怎么样</p>", page)
 
 
@@ -124,7 +131,7 @@ def test_questions_are_shown_as_text_never_as_markup(staff: FlaskClient, db: Dat
         "2025-01-01T00:00:00+00:00",
         [{"entry_id": 1, "question": "<img src=x onerror=alert(2)>", "score": 0.4}],
     )
-    for path in ("/admin/unanswered", "/admin/"):
+    for path in ("/admin/unanswered/latest", "/admin/unanswered", "/admin/"):
         raw = staff.get(path).get_data(as_text=True)
         assert "&lt;script&gt;alert(1)&lt;/script&gt;&lt;b&gt;离婚&lt;/b&gt;" in raw
         assert "<script" not in raw and "<b>" not in raw and "<img" not in raw
@@ -138,7 +145,7 @@ def test_unanswered_is_fifty_a_page(staff: FlaskClient, db: Database) -> None:
         return [
             int(n)
             for n in re.findall(
-                r"问题(\d{3})", text_of(staff.get(f"/admin/unanswered?page={page}"))
+                r"问题(\d{3})", text_of(staff.get(f"/admin/unanswered/latest?page={page}"))
             )
         ]
 
@@ -148,26 +155,27 @@ def test_unanswered_is_fifty_a_page(staff: FlaskClient, db: Database) -> None:
     # Past the end: the last page.
     assert numbers(99) == numbers(3)
     assert numbers(999999999) == numbers(3)
-    first = staff.get("/admin/unanswered").get_data(as_text=True)
-    assert "第 1 / 3 页" in first and 'href="/admin/unanswered?page=2"' in first
+    first = staff.get("/admin/unanswered/latest").get_data(as_text=True)
+    assert "第 1 / 3 页" in first and 'href="/admin/unanswered/latest?page=2"' in first
     assert "上一页" not in first
-    middle = staff.get("/admin/unanswered?page=2").get_data(as_text=True)
+    middle = staff.get("/admin/unanswered/latest?page=2").get_data(as_text=True)
     assert (
-        'href="/admin/unanswered?page=1"' in middle and 'href="/admin/unanswered?page=3"' in middle
+        'href="/admin/unanswered/latest?page=1"' in middle
+        and 'href="/admin/unanswered/latest?page=3"' in middle
     )
-    assert "下一页" not in staff.get("/admin/unanswered?page=3").get_data(as_text=True)
+    assert "下一页" not in staff.get("/admin/unanswered/latest?page=3").get_data(as_text=True)
 
 
 @pytest.mark.parametrize("page", ["0", "-1", "abc", "1.5", "", "٣", " 2", "1e3", "0001", "9" * 30])
 def test_a_bad_page_number_is_400(staff: FlaskClient, page: str) -> None:
-    response = staff.get(f"/admin/unanswered?page={quote(page)}")
+    response = staff.get(f"/admin/unanswered/latest?page={quote(page)}")
     assert response.status_code == 400
     assert "页码应为正整数" in text_of(response)
 
 
 def test_an_empty_log_has_one_empty_page(staff: FlaskClient) -> None:
     for page in ("1", "5"):
-        response = staff.get(f"/admin/unanswered?page={page}")
+        response = staff.get(f"/admin/unanswered/latest?page={page}")
         assert response.status_code == 200
         assert "还没有记录" in text_of(response)
 

@@ -11,9 +11,9 @@ from bot.dialogue import Dialogue, Incoming
 from bot.paging import MAX_REPLY_BYTES, MORE_HINT
 from knowledge.entries import Entry
 from knowledge.matching.live_index import current_index
+from knowledge.matching.matcher import Thresholds
 from knowledge.settings import set_setting
 from knowledge.store import create_entry, set_status
-from knowledge.unanswered import recent_unanswered
 
 COOLING_OFF = Entry(
     id=None,
@@ -79,14 +79,14 @@ def test_article_lookup_and_unknown_article(dialogue: Dialogue) -> None:
     assert reply.kind == "answer" and "共1260条" in reply.text
 
 
-def test_out_of_scope_falls_back_names_a_human_and_is_logged(
+def test_out_of_scope_falls_back_names_a_human_and_reports_the_closest(
     dialogue: Dialogue, bare_db: Database
 ) -> None:
     reply = dialogue.respond_to_text("u", "今天天气怎么样")
     assert reply.kind == "fallback"
     assert "12348" in reply.text and "110" in reply.text
-    logged = recent_unanswered(bare_db)
-    assert logged[0]["text"] == "今天天气怎么样" and logged[0]["kind"] == "fallback"
+    # The record of turns (bot.responder) keeps the closest entries for the staff's queue.
+    assert all(c["score"] < Thresholds().choices for c in reply.record["candidates"])
 
 
 def test_choices_then_select_by_number_in_several_forms(
@@ -97,7 +97,10 @@ def test_choices_then_select_by_number_in_several_forms(
     dialogue = Dialogue(bare_db, current_index(bare_db, str(bare_database_path)))
     reply = dialogue.respond_to_text("u", "冒充")
     assert reply.kind == "choices" and len(reply.choices) == 3
-    assert recent_unanswered(bare_db)[0]["kind"] == "choices"
+    assert [c["entry_id"] for c in reply.record["candidates"]] == [
+        c["entry_id"] for c in reply.choices
+    ]
+    assert all(c["score"] > 0 for c in reply.record["candidates"])
     for pick in ("2", "２", "第二个"):
         dialogue.respond_to_text("u", "冒充")
         chosen = dialogue.respond_to_text("u", pick)
@@ -177,7 +180,7 @@ def test_a_bare_number_with_nothing_to_choose_is_not_matched(
     for text in ("1", "第二个", "３"):
         reply = dialogue.respond_to_text("u", text)
         assert reply.kind == "help" and "请直接说出您想问的问题" in reply.text
-    assert bare_db["unanswered"].count == 0  # nothing a resident asked went unanswered
+    assert "candidates" not in reply.record  # nothing a resident asked went unanswered
 
 
 LOAN_INTEREST = Entry(

@@ -25,6 +25,7 @@ from bot.rate_limit import (
     take_unanswered_slot,
 )
 from bot.responder import MAX_TEXT_CHARS
+from knowledge.unanswered import count_unanswered
 from tests.browser_support import served
 from tests.conftest import TEST_CONFIG
 from tests.http_support import LoopbackClient
@@ -58,7 +59,8 @@ def http(database_path: Path) -> Iterator[LoopbackClient]:
 
 
 def unanswered_count(db: Database) -> int:
-    return db.execute("SELECT count(*) FROM unanswered").fetchone()[0]
+    """How many questions the staff's queue holds (turns past the cap are counted, textless)."""
+    return count_unanswered(db)
 
 
 def test_a_wechat_resident_over_20_a_minute_gets_the_short_reply(
@@ -131,6 +133,9 @@ def test_one_caller_adds_at_most_the_daily_cap_to_the_staff_queue(
         ]
         assert [kind["kind"] for kind in kinds] == ["fallback"] * 6  # still answered
         assert unanswered_count(db) == 3
+        # The three over the cap still count as turns, but keep no text for staff.
+        texts = [row[0] for row in db.execute("SELECT text FROM turns ORDER BY id").fetchall()]
+        assert texts == [f"{OFF_TOPIC}{n}" for n in range(3)] + [None] * 3
         # Logged once per caller when it reaches the cap: the user, and its address.
         assert caplog.text.count("unanswered cap:") == 2
         # The address counted those six too: it is over its own cap, with or without a user.

@@ -262,6 +262,7 @@ def test_a_bad_configured_menu_is_refused_before_any_call(
 
 def test_housekeeping_purges_old_records_and_keeps_fresh_ones(db: Database) -> None:
     from knowledge.store import now
+    from knowledge.turns import record_turn, retention_cutoff
     from scheduler.housekeeping import last_heartbeat, run_housekeeping, write_heartbeat
 
     db["processed_messages"].insert_all(
@@ -278,8 +279,11 @@ def test_housekeeping_purges_old_records_and_keeps_fresh_ones(db: Database) -> N
         ]
     )
     write_heartbeat(db, "scheduler-a", now())
-    done = run_housekeeping(db)
+    old_text = record_turn(db, channel="wx", kind="fallback", resident="wx:a", text="半年前的")
+    db.execute("UPDATE turns SET at = ? WHERE id = ?", [retention_cutoff(181), old_text])
+    done = run_housekeeping(db, 180)
     assert done["wechat_records"] >= 1 and done["campaign_previews"] == 1
+    assert done["resident_texts"] == 1 and db["turns"].get(old_text)["text"] is None
     assert [row["key"] for row in db["processed_messages"].rows] == ["new"]
     assert [row["target"] for row in db["campaign_previews"].rows] == ["o2"]
     beat = last_heartbeat(db)

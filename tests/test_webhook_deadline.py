@@ -33,7 +33,9 @@ def write_lock(db: Database) -> Iterator[Database]:
 
 
 def dialogue_runs(db: Database, text: str) -> int:
-    return db.execute("SELECT count(*) FROM unanswered WHERE text = ?", [text]).fetchone()[0]
+    return db.execute(
+        "SELECT count(*) FROM turns WHERE kind IN ('choices', 'fallback') AND text = ?", [text]
+    ).fetchone()[0]
 
 
 def wait_until_recorded(db: Database, key: str, seconds: float = 5.0) -> str:

@@ -34,13 +34,15 @@ from knowledge.db import connect
 
 #: A lease no test outlives: claims in these tests are never taken over.
 LEASE = 60.0
-#: Out of scope for any entry: the dialogue falls back and logs it in ``unanswered``.
+#: Out of scope for any entry: the dialogue falls back and records it as an unanswered turn.
 OFF_TOPIC = "请问火星上的天气今天怎么样呀"
 
 
 def dialogue_runs(db: Database, text: str) -> int:
-    """How many times the dialogue handled ``text`` (each run logs one unanswered row)."""
-    return db.execute("SELECT count(*) FROM unanswered WHERE text = ?", [text]).fetchone()[0]
+    """How many times the dialogue handled ``text`` (each run records one unanswered turn)."""
+    return db.execute(
+        "SELECT count(*) FROM turns WHERE kind IN ('choices', 'fallback') AND text = ?", [text]
+    ).fetchone()[0]
 
 
 @pytest.mark.parametrize("mode", ["plain", "safe"])

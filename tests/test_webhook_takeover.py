@@ -75,7 +75,9 @@ def claim_and_die(database: Path, key: str, lease: float) -> float:
 
 
 def dialogue_runs(db: Database, text: str) -> int:
-    return db.execute("SELECT count(*) FROM unanswered WHERE text = ?", [text]).fetchone()[0]
+    return db.execute(
+        "SELECT count(*) FROM turns WHERE kind IN ('choices', 'fallback') AND text = ?", [text]
+    ).fetchone()[0]
 
 
 def test_a_retry_takes_over_the_claim_of_a_killed_worker(

@@ -5,6 +5,7 @@
 
 (function () {
   const api = document.body.dataset.api;
+  const feedbackApi = document.body.dataset.feedback;
   const messages = document.getElementById("messages");
   const composer = document.getElementById("composer");
   const input = document.getElementById("input");
@@ -86,6 +87,43 @@
     }
   }
 
+  // 👍/👎 under an entry's answer: one rating per answer, sent to POST /api/feedback.
+  function ratingBar(entryId) {
+    const bar = element("div", "rating");
+    const note = element("span", "rating-note");
+    const rate = async (helpful, chosen) => {
+      for (const node of bar.querySelectorAll("button")) {
+        node.disabled = true;
+      }
+      chosen.classList.add("chosen");
+      try {
+        const response = await fetch(feedbackApi, {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "Content-Type": "application/json", Accept: "application/json" },
+          // Whose answer it was travels in the page's cookie, as with the questions.
+          body: JSON.stringify({ entry_id: entryId, helpful }),
+        });
+        if (!response.ok) {
+          throw new Error(String(response.status));
+        }
+        note.textContent = helpful ? "谢谢您的反馈！" : "谢谢，我们会改进这条回答。";
+      } catch (error) {
+        note.textContent = "反馈没有发送成功，请稍后再试。";
+        for (const node of bar.querySelectorAll("button")) {
+          node.disabled = false;
+        }
+        chosen.classList.remove("chosen");
+      }
+    };
+    const up = button("", "👍 有用", () => rate(true, up));
+    const down = button("", "👎 没用", () => rate(false, down));
+    up.setAttribute("aria-label", "这条回答有用");
+    down.setAttribute("aria-label", "这条回答没用");
+    bar.append(up, down, note);
+    return bar;
+  }
+
   function showReply(reply, body) {
     const bubble = element("div", "bubble");
     bubble.dataset.kind = reply.kind;
@@ -98,6 +136,9 @@
         bar.append(button("", q.label, () => send(q.text)));
       }
       body.append(bar);
+    }
+    if (reply.kind === "answer" && reply.entry_id) {
+      body.append(ratingBar(reply.entry_id));
     }
   }
 

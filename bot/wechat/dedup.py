@@ -20,7 +20,7 @@ import secrets
 import socket
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from sqlite_utils import Database
 
@@ -142,3 +142,24 @@ def wait_for_reply(db: Database, key: str, seconds: float) -> str | None:
         if reply is not None or time.monotonic() >= give_up:
             return reply
         time.sleep(min(POLL_SECONDS, max(0.0, give_up - time.monotonic())))
+
+
+def _of_residents(residents: list[str]) -> tuple[str, list[str]]:
+    """The WHERE clause and parameters for the records of ``residents`` (their keys)."""
+    clause = " OR ".join("key LIKE ? OR key LIKE ?" for _ in residents)
+    return clause, [f"{kind}:{key}:%" for key in residents for kind in ("msg", "event")]
+
+
+def resident_replies(db: Database, residents: list[str]) -> list[dict[str, Any]]:
+    """The replies kept for WeChat's retries of ``residents``' messages (kept up to a day)."""
+    clause, params = _of_residents(residents)
+    return list(
+        db.query(f"SELECT key, reply, created_at FROM processed_messages WHERE {clause}", params)
+    )
+
+
+def forget_resident_replies(db: Database, residents: list[str]) -> int:
+    """Delete the replies kept for ``residents``' retries; how many."""
+    clause, params = _of_residents(residents)
+    with write(db):
+        return db.execute(f"DELETE FROM processed_messages WHERE {clause}", params).rowcount

@@ -1,0 +1,122 @@
+"""What residents ask, in figures: the dashboard's counts over the record of turns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlite_utils import Database
+
+from knowledge.review import Draft, drafts_in_review
+from knowledge.store import SHANGHAI
+from knowledge.topics import topic_name
+from knowledge.unanswered_groups import UnansweredGroup, unanswered_groups
+
+#: Beijing calendar day of a stored UTC time, in SQL.
+_LOCAL_DAY = "date(at, '+8 hours')"
+
+
+@dataclass
+class DayCount:
+    """One Beijing day's questions by band."""
+
+    day: str
+    answer: int = 0
+    choices: int = 0
+    fallback: int = 0
+
+    @property
+    def total(self) -> int:
+        """All questions that day."""
+        return self.answer + self.choices + self.fallback
+
+
+@dataclass
+class Usage:
+    """The dashboard's figures for the last ``days`` days (Beijing time)."""
+
+    days: int
+    per_day: list[DayCount]
+    unhelpful: int
+    answered: int
+    top_entries: list[dict[str, Any]] = field(default_factory=list)
+    top_topics: list[dict[str, Any]] = field(default_factory=list)
+    top_unanswered: list[UnansweredGroup] = field(default_factory=list)
+    waiting_review: list[Draft] = field(default_factory=list)
+
+    @property
+    def questions(self) -> int:
+        """All questions in the period."""
+        return sum(day.total for day in self.per_day)
+
+    def share(self, band: str) -> float:
+        """The share (0–1) of questions in ``band``: "answer", "choices" or "fallback"."""
+        total = self.questions
+        return sum(getattr(day, band) for day in self.per_day) / total if total else 0.0
+
+    @property
+    def unhelpful_rate(self) -> float:
+        """👎 per answer given (0–1)."""
+        return self.unhelpful / self.answered if self.answered else 0.0
+
+
+def beijing_today() -> date:
+    """Today's date in Beijing."""
+    return datetime.now(SHANGHAI).date()
+
+
+def usage_summary(db: Database, days: int = 14, today: date | None = None, top: int = 5) -> Usage:
+    """The figures for the ``days`` Beijing days up to ``today``, and the top ``top`` lists."""
+    last = today or beijing_today()
+    first = last - timedelta(days=days - 1)
+    since = [first.isoformat()]
+    per_day = {
+        (first + timedelta(days=n)).isoformat(): DayCount((first + timedelta(days=n)).isoformat())
+        for n in range(days)
+    }
+    rows = db.execute(
+        f"SELECT {_LOCAL_DAY} AS day, kind, count(*) FROM turns "
+        f"WHERE kind IN ('answer', 'choices', 'fallback') AND {_LOCAL_DAY} >= ? "
+        "GROUP BY day, kind",
+        since,
+    ).fetchall()
+    for day, kind, count in rows:
+        if day in per_day:
+            setattr(per_day[day], kind, count)
+    unhelpful, answered = db.execute(
+        "SELECT coalesce(sum(kind = 'feedback' AND helpful = 0), 0), "
+        f"coalesce(sum(kind IN ('answer', 'selection')), 0) FROM turns WHERE {_LOCAL_DAY} >= ?",
+        since,
+    ).fetchone()
+    top_entries = list(
+        db.query(
+            "SELECT turns.entry_id, entries.question, entries.topic, "
+            "sum(turns.kind IN ('answer', 'selection')) AS answered, "
+            "sum(turns.kind = 'feedback' AND turns.helpful = 0) AS unhelpful "
+            "FROM turns JOIN entries ON entries.id = turns.entry_id "
+            f"WHERE {_LOCAL_DAY} >= ? GROUP BY turns.entry_id HAVING answered > 0 "
+            "ORDER BY answered DESC, turns.entry_id LIMIT ?",
+            [*since, top],
+        )
+    )
+    top_topics = [
+        {**row, "name": topic_name(row["topic"])}
+        for row in db.query(
+            "SELECT entries.topic, count(*) AS answered FROM turns "
+            "JOIN entries ON entries.id = turns.entry_id "
+            f"WHERE turns.kind IN ('answer', 'selection') AND {_LOCAL_DAY} >= ? "
+            "GROUP BY entries.topic ORDER BY answered DESC, entries.topic LIMIT ?",
+            [*since, top],
+        )
+    ]
+    return Usage(
+        days=days,
+        per_day=list(per_day.values()),
+        unhelpful=unhelpful,
+        answered=answered,
+        top_entries=top_entries,
+        top_topics=top_topics,
+        top_unanswered=unanswered_groups(db)[:top],
+        waiting_review=drafts_in_review(db),
+    )

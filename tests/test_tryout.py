@@ -1,0 +1,41 @@
+"""试一试: the ranking, the band and why, and the exact reply — without leaving a trace."""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlite_utils import Database
+
+from bot.tryout import try_question
+from knowledge.matching.live_index import current_index
+
+
+def tryout(app: Flask, db: Database, text: str):
+    return try_question(db, current_index(db, str(app.config["DATABASE"])), text)
+
+
+def test_a_clear_question_is_answered_and_every_rule_shown(app: Flask, db: Database) -> None:
+    result = tryout(app, db, "离婚冷静期多久")
+    assert result.band == "answer" and result.reply.kind == "answer"
+    assert result.reasons[0].startswith("三条都满足") and len(result.reasons) == 4
+    assert result.reply.entry_id == result.candidates[0].entry_id
+    assert "法律依据" in result.reply.text and result.rule == ""
+
+
+def test_an_ambiguous_question_names_the_rule_that_gave_choices(app: Flask, db: Database) -> None:
+    result = tryout(app, db, "冒充")
+    assert result.band == "choices" and result.reply.kind == "choices"
+    assert "所以给出选项" in result.reasons[0] and "不到" in result.reasons[0]
+    assert [c["entry_id"] for c in result.reply.choices] == [c.entry_id for c in result.candidates]
+
+
+def test_an_unknown_question_falls_back_below_the_choices_line(app: Flask, db: Database) -> None:
+    result = tryout(app, db, "今天天气怎么样")
+    assert result.band == "fallback" and "低于给选项的线" in result.reasons[0]
+    assert "12348" in result.reply.text
+
+
+def test_fixed_rules_are_named_and_nothing_is_recorded(app: Flask, db: Database) -> None:
+    assert tryout(app, db, "菜单").rule == "帮助"
+    assert tryout(app, db, "民法典第1079条").rule == "查法条"
+    assert tryout(app, db, "婚姻家庭").rule == "浏览主题"
+    assert db["turns"].count == 0 and db["conversations"].count == 0
