@@ -63,10 +63,12 @@ def fits(page: Page, viewport: dict[str, int]) -> bool:
 def ask_in_chat(page: Page, base_url: str, text: str) -> Locator:
     """Ask ``text`` in the web chat; the locator of Pufa's reply to it."""
     page.goto(base_url)
-    before = page.locator(".msg.from-pufa .bubble[data-kind]").count()
+    replies = page.locator(".msg.from-pufa .bubble[data-kind]")
+    # The page greets on load: count the replies once the greeting is there.
+    expect(replies.first).to_be_visible(timeout=15_000)
+    before = replies.count()
     page.locator("#input").fill(text)
     page.locator("#input").press("Enter")
-    replies = page.locator(".msg.from-pufa .bubble[data-kind]")
     expect(replies).to_have_count(before + 1, timeout=15_000)
     return replies.last
 
@@ -92,6 +94,10 @@ def test_from_an_unanswered_question_to_a_reviewed_entry_the_chat_answers(
     page.locator("#alternates").fill(f"鹦鹉半夜叫吵得睡不着\n{taken}")
     page.locator("#answer").fill(ANSWER)
     page.locator("#law_refs").fill("民法典第294条")
+    # The reply pane follows the typing, before any button is pressed.
+    expect(page.locator("#preview")).to_contain_text("先和邻居当面协商")
+    expect(page.locator("#preview")).to_contain_text("法律依据：《民法典》第294条")
+    expect(page.locator("#preview-bytes")).to_contain_text("/ 2048 字节")
     page.locator("#topic").select_option("property")
     page.locator("button", has_text="预览并检查").click()
     warning = page.locator('.finding[data-kind="collision"]')
