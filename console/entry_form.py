@@ -1,10 +1,11 @@
 """Writing an entry (``/admin/entries/new``, ``/admin/entries/<id>/edit``): form, preview, checks.
 
-The form's buttons: 预览并检查 renders the reply exactly as a resident reads it (settings
-filled in, citations appended), its size against WeChat's 2048 bytes, and the checks'
-findings, without saving; 保存草稿 saves; 保存并提交审核 saves and submits. The preview is
-rendered on the server: the same function that answers residents makes it, the checks
-need the server's index anyway, and the page needs no script under the console's CSP.
+As the editor types, the reply pane shows the answer exactly as a resident will read it
+(settings filled in, citations appended) and its size against WeChat's 2048 bytes:
+``static/entry_preview.js`` asks :func:`live_preview` for it, the same function that
+renders residents' replies. The form's buttons: 预览并检查 renders the same on the server
+with the checks' findings (they need the server's index), without saving; 保存草稿 saves;
+保存并提交审核 saves and submits. Without script the buttons alone do everything.
 """
 
 from __future__ import annotations
@@ -13,7 +14,17 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -24,7 +35,7 @@ from knowledge.entries import Entry
 from knowledge.entry_checks import MAX_REPLY_BYTES, SEVERITY_NAMES, CheckReport, check_entry
 from knowledge.matching.live_index import current_index
 from knowledge.matching.matcher import MatchIndex
-from knowledge.preview import render_entry, reply_bytes
+from knowledge.preview import preview_reply, render_entry, reply_bytes
 from knowledge.review import (
     CONTENT_FIELDS,
     ReviewError,
@@ -169,3 +180,30 @@ def edit(entry_id: int) -> Response | tuple[str, int]:
     if draft is not None:
         return _page(draft.record, entry_id, draft.revision)
     return _page(_record_of(entry), entry_id, 0)
+
+
+#: Longest answer the live preview renders (the form's own limit is 3000 characters).
+MAX_PREVIEW_CHARS = 5000
+
+
+@bp.post("/preview.json")
+@require_permission("edit")
+def live_preview() -> Response:
+    """``{"answer": …, "law_refs": [...]}`` → the reply as residents read it, and its bytes."""
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        abort(400, description="请求应为 JSON 对象")
+    answer, refs = payload.get("answer", ""), payload.get("law_refs", [])
+    if (
+        not isinstance(answer, str)
+        or len(answer) > MAX_PREVIEW_CHARS
+        or not isinstance(refs, list)
+        or len(refs) > 50
+        or not all(isinstance(ref, str) and len(ref) <= 100 for ref in refs)
+    ):
+        log.info("console: live preview refused: malformed fields")
+        abort(400, description="answer 应为不超过5000字的文字，law_refs 应为文字列表")
+    text, problem = preview_reply(
+        answer, [r.strip() for r in refs if r.strip()], get_settings(get_db())
+    )
+    return jsonify(reply=text, bytes=reply_bytes(text), max=MAX_REPLY_BYTES, problem=problem)

@@ -11,7 +11,16 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -31,9 +40,11 @@ log = logging.getLogger(__name__)
 
 #: bot/config.py's default key is public, so a session signed with it proves nothing.
 SHIPPED_SECRET_KEY = "dev-only-change-me"
+# Scripts only from the console's own static files (the entry form's live preview), never
+# inline; they may call back only to this site.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-    "base-uri 'none'; frame-ancestors 'none'"
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; "
+    "img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 OPEN_ENDPOINTS = {"admin.auth.login", "admin.static"}
 CSRF_MESSAGE = "表单已过期或来源不明：请重新打开页面后再提交"
@@ -147,7 +158,7 @@ def _protect(response: Response) -> Response:
 
 
 @bp.errorhandler(HTTPException)
-def _console_error(error: HTTPException) -> tuple[str, int, list[tuple[str, str]]]:
+def _console_error(error: HTTPException) -> tuple[str | Response, int, list[tuple[str, str]]]:
     code = error.code or 500
     if isinstance(error, CSRFError):
         log.warning(
@@ -162,6 +173,8 @@ def _console_error(error: HTTPException) -> tuple[str, int, list[tuple[str, str]
     else:
         message = _GENERIC_MESSAGES.get(code, error.name)
     headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
+    if request.path.endswith(".json"):  # the console's own scripts ask these
+        return jsonify(error=message, status=code), code, headers
     return render_template("console/error.html", code=code, message=message), code, headers
 
 

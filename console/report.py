@@ -11,7 +11,7 @@ from console.access import require_permission
 from knowledge.db import get_db
 from knowledge.store import SHANGHAI
 from scheduler.campaigns import STATUS_NAMES
-from scheduler.report import MISSING_FIGURES, report_csv, year_report
+from scheduler.report import report_csv, year_report
 
 bp = Blueprint("report", __name__)
 
@@ -30,9 +30,7 @@ def _year() -> int:
 def page() -> str:
     """The report of ``?year=`` (default: this year), ready to print."""
     figures = year_report(get_db(), _year())
-    return render_template(
-        "console/report.html", report=figures, statuses=STATUS_NAMES, missing=MISSING_FIGURES
-    )
+    return render_template("console/report.html", report=figures, statuses=STATUS_NAMES)
 
 
 @bp.get("/report.csv")

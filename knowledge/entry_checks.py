@@ -20,7 +20,7 @@ from knowledge.answer_rules import NATIONAL_NUMBERS, article_mention_problems, p
 from knowledge.entries import Entry
 from knowledge.laws import article_for_ref
 from knowledge.matching.features import feature_codes, row_bits, sorted_keys
-from knowledge.matching.matcher import MatchIndex
+from knowledge.matching.matcher import Candidate, MatchIndex
 from knowledge.preview import render_entry, reply_bytes
 from knowledge.settings import PLACEHOLDER, SETTINGS, get_settings
 from knowledge.store import published_entries
@@ -34,6 +34,11 @@ MAX_REPLY_BYTES = 2048  # WeChat refuses longer text replies
 NEW_ENTRY_ID = -1
 # A runner-up this close to the best candidate (as a share of its score) counts as near.
 NEAR_SHARE = 0.85
+# A phrasing another entry answers today belongs in the draft only if at least this share of
+# its features (characters, sounds and their pairs) occur in the draft's other texts.
+FITS_DRAFT = 0.25
+# Scores this close count as level: which entry answers is then a matter of order.
+TIE = 1e-9
 
 _FIRST_PAIR_CODE = 1 << 36  # feature codes from here on are character or syllable pairs
 # Another entry's phrasing is asked again only when at least this share of its character
@@ -155,6 +160,11 @@ def collision_findings(
     for phrasing in dict.fromkeys(draft.phrasings()):
         match = with_draft.match(phrasing)
         best = match.best
+        if best is not None and best.entry_id == entry_id:
+            # A rival level with the draft answers it as often as the draft does.
+            tied = [c for c in match.candidates[1:] if c.score >= best.score - TIE]
+            if tied:
+                best = tied[0]
         if best is None or best.entry_id != entry_id:
             if best is not None:
                 findings.append(
@@ -167,6 +177,17 @@ def collision_findings(
                     )
                 )
             continue
+        owner = _answered_today(before, phrasing, {entry_id, entry.id})
+        if owner is not None and not _fits_rest_of(with_draft, draft, phrasing):
+            findings.append(
+                Finding(
+                    "warning",
+                    "belongs_elsewhere",
+                    f"问法“{phrasing}”现在直接由条目{owner.entry_id}「{owner.question}」回答："
+                    "它多半属于那一条，放在这里会让居民得到另一条的答复。请删去或改写。",
+                    owner.entry_id,
+                )
+            )
         rivals = [c for c in match.candidates[1:] if c.score >= NEAR_SHARE * best.score]
         if rivals or match.band != "answer":
             rival = rivals[0] if rivals else (match.candidates[1:] or [None])[0]
@@ -182,6 +203,33 @@ def collision_findings(
                 )
     findings.extend(_takeovers(draft, others, with_draft, before))
     return findings
+
+
+def _answered_today(
+    before: MatchIndex, phrasing: str, own_ids: set[int | None]
+) -> Candidate | None:
+    """The other entry residents asking ``phrasing`` get as a direct answer today, if any."""
+    match = before.match(phrasing)
+    if match.band != "answer" or match.best is None or match.best.entry_id in own_ids:
+        return None
+    return match.best
+
+
+def _fits_rest_of(index: MatchIndex, draft: Entry, phrasing: str) -> bool:
+    """Whether enough of ``phrasing``'s features (characters, sounds, their pairs) occur in the rest.
+
+    A phrasing that another entry answers today is a specialisation when the draft's other
+    phrasings, keywords and answer speak of the same thing; one that shares almost nothing
+    with them (a cooling-off question on a parrot entry) was put in the wrong entry.
+    """
+    rest = [text for text in draft.phrasings() if text != phrasing]
+    rest.extend(draft.keywords)
+    rest.append(draft.answer)
+    own = np.unique(feature_codes(index.prepare_many([phrasing]))[1])
+    if not len(own):
+        return True
+    others = feature_codes(index.prepare_many(rest))[1]
+    return bool(np.isin(own, others).mean() >= FITS_DRAFT)
 
 
 def _takeovers(

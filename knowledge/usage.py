@@ -120,3 +120,61 @@ def usage_summary(db: Database, days: int = 14, today: date | None = None, top: 
         top_unanswered=unanswered_groups(db)[:top],
         waiting_review=drafts_in_review(db),
     )
+
+
+@dataclass
+class YearQuestions:
+    """A year's questions (Beijing time): by month and band, by topic, and the top entries."""
+
+    year: int
+    by_month: list[DayCount]  # January … December; ``day`` is "YYYY-MM"
+    by_topic: list[dict[str, Any]]
+    top_entries: list[dict[str, Any]]
+
+    @property
+    def questions(self) -> int:
+        """All questions in the year."""
+        return sum(month.total for month in self.by_month)
+
+    def share(self, band: str) -> float:
+        """The share (0–1) of the year's questions in ``band``."""
+        total = self.questions
+        return sum(getattr(month, band) for month in self.by_month) / total if total else 0.0
+
+
+def year_questions(db: Database, year: int, top: int = 10) -> YearQuestions:
+    """What residents asked in ``year``, counted from the record of turns.
+
+    Counts survive the purge of texts, so a year's figures stay whole after 180 days.
+    """
+    months = {f"{year}-{m:02d}": DayCount(f"{year}-{m:02d}") for m in range(1, 13)}
+    month_of = "strftime('%Y-%m', at, '+8 hours')"
+    for month, kind, count in db.execute(
+        f"SELECT {month_of} AS month, kind, count(*) FROM turns "
+        f"WHERE kind IN ('answer', 'choices', 'fallback') AND {month_of} LIKE ? "
+        "GROUP BY month, kind",
+        [f"{year}-%"],
+    ).fetchall():
+        if month in months:
+            setattr(months[month], kind, count)
+    answered = "turns.kind IN ('answer', 'selection')"
+    by_topic = [
+        {**row, "name": topic_name(row["topic"])}
+        for row in db.query(
+            "SELECT entries.topic, count(*) AS answered FROM turns "
+            "JOIN entries ON entries.id = turns.entry_id "
+            f"WHERE {answered} AND {month_of} LIKE ? "
+            "GROUP BY entries.topic ORDER BY answered DESC, entries.topic",
+            [f"{year}-%"],
+        )
+    ]
+    top_entries = list(
+        db.query(
+            "SELECT turns.entry_id, entries.question, entries.topic, count(*) AS answered "
+            "FROM turns JOIN entries ON entries.id = turns.entry_id "
+            f"WHERE {answered} AND {month_of} LIKE ? "
+            "GROUP BY turns.entry_id ORDER BY answered DESC, turns.entry_id LIMIT ?",
+            [f"{year}-%", top],
+        )
+    )
+    return YearQuestions(year, list(months.values()), by_topic, top_entries)

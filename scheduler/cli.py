@@ -294,7 +294,7 @@ def run_command() -> None:
     "--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="另存为 CSV。"
 )
 def report_year_command(year: int, csv_path: Path | None) -> None:
-    """Print the year's publicity figures (campaigns sent, their reach, questions by month)."""
+    """Print the year's publicity figures: campaigns sent and their reach, residents' questions."""
     figures = year_report(get_db(), year)
     for line in report_lines(figures):
         click.echo(line)

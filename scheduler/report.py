@@ -1,10 +1,9 @@
 """The year's publicity report (法治政府建设 annual report): campaigns held and their reach.
 
 Campaigns sent in the year (date, publicity day, audience, followers reached from the
-job-finish event), what was planned but failed, missed or cancelled, and — from the log
-of questions Pufa could not answer directly — how many such questions came each month.
-A record of every resident's question (for the share answered and the most asked
-entries) is not in the store yet; the report says so instead of guessing.
+job-finish event), what was planned but failed, missed or cancelled, and — from the record
+of residents' turns — the questions asked each month and by topic, the share answered
+directly, and the most asked entries.
 """
 
 from __future__ import annotations
@@ -18,10 +17,9 @@ from datetime import UTC, datetime
 from sqlite_utils import Database
 
 from knowledge.store import SHANGHAI
+from knowledge.usage import YearQuestions, year_questions
 from scheduler.calendar import days_in
 from scheduler.campaigns import STATUS_NAMES, Campaign, list_campaigns
-
-MISSING_FIGURES = "居民全部提问的记录尚未启用：回答比例和最常被问的条目暂无数据。"
 
 
 @dataclass(frozen=True)
@@ -33,6 +31,7 @@ class YearReport:
     by_status: dict[str, int]
     reached: int
     unanswered_by_month: list[int]  # January … December
+    questions: YearQuestions
 
     @property
     def unanswered_total(self) -> int:
@@ -63,6 +62,7 @@ def year_report(db: Database, year: int) -> YearReport:
         by_status=dict(Counter(c.status for c in campaigns)),
         reached=sum(c.result_sent or 0 for c, _ in sent),
         unanswered_by_month=months,
+        questions=year_questions(db, year),
     )
 
 
@@ -87,7 +87,20 @@ def report_lines(report: YearReport) -> list[str]:
     lines.append(
         "  " + "  ".join(f"{m + 1}月 {n}" for m, n in enumerate(report.unanswered_by_month))
     )
-    lines.append(MISSING_FIGURES)
+    asked = report.questions
+    lines.append(
+        f"居民提问：共 {asked.questions} 条，直接回答 {asked.share('answer'):.0%}，"
+        f"给了选项 {asked.share('choices'):.0%}，没答上 {asked.share('fallback'):.0%}"
+    )
+    lines.append("  " + "  ".join(f"{m + 1}月 {c.total}" for m, c in enumerate(asked.by_month)))
+    if asked.by_topic:
+        lines.append(
+            "按主题（回答次数）："
+            + "，".join(f"{t['name']} {t['answered']}" for t in asked.by_topic)
+        )
+    if asked.top_entries:
+        lines.append("最常被问的条目：")
+        lines.extend(f"  {row['answered']}次  {row['question']}" for row in asked.top_entries)
     return lines
 
 
@@ -111,4 +124,16 @@ def report_csv(report: YearReport) -> str:
     table.writerow(["月份", "没有直接回答的提问"])
     for month, count in enumerate(report.unanswered_by_month, start=1):
         table.writerow([f"{report.year}-{month:02d}", count])
+    table.writerow([])
+    table.writerow(["月份", "居民提问", "直接回答", "给了选项", "没答上"])
+    for month in report.questions.by_month:
+        table.writerow([month.day, month.total, month.answer, month.choices, month.fallback])
+    table.writerow([])
+    table.writerow(["主题", "回答次数"])
+    for topic in report.questions.by_topic:
+        table.writerow([topic["name"], topic["answered"]])
+    table.writerow([])
+    table.writerow(["最常被问的条目", "回答次数"])
+    for row in report.questions.top_entries:
+        table.writerow([row["question"], row["answered"]])
     return out.getvalue()

@@ -10,7 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlite_utils import Database
 
-from knowledge.store import SHANGHAI
+from knowledge.store import SHANGHAI, get_entry
 from scheduler.campaigns import get_campaign, list_campaigns
 from scheduler.sender import record_job_finish
 from tests.console_support import ACCOUNT_OF_ROLE, post_form, text_of
@@ -210,6 +210,38 @@ def test_the_year_report_counts_sent_campaigns_and_unanswered_by_month(
     assert result.exit_code == 0, result.output
     assert "已发送 1 次，送达 118 人次" in result.output
     assert (tmp_path / "r.csv").read_text(encoding="utf-8-sig").splitlines() == rows
+
+
+def test_the_year_report_counts_questions_by_month_topic_and_entry(
+    editor: FlaskClient, db: Database, runner
+) -> None:
+    year = datetime.now(SHANGHAI).year + 1
+    divorce, fraud = get_entry(db, 93), get_entry(db, 1)
+    rows = [
+        # Beijing time is UTC+8: 17:00 UTC on 31 January is already February in Beijing.
+        (f"{year}-01-31T17:00:00+00:00", "answer", divorce.id),
+        (f"{year}-02-10T02:00:00+00:00", "answer", divorce.id),
+        (f"{year}-02-11T02:00:00+00:00", "selection", fraud.id),
+        (f"{year}-02-12T02:00:00+00:00", "choices", None),
+        (f"{year}-05-01T02:00:00+00:00", "fallback", None),
+        (f"{year - 1}-12-31T15:00:00+00:00", "answer", fraud.id),  # the year before
+    ]
+    db["turns"].insert_all(
+        {"at": at, "channel": "wx", "kind": kind, "entry_id": entry, "resident": "wx:u"}
+        for at, kind, entry in rows
+    )
+    page = text_of(editor.get(f"/admin/report?year={year}"))
+    assert "居民提问（全年 4 条）" in page
+    assert "直接回答 50%，给了选项 25%，没答上 25%" in page
+    february = re.search(r"<th scope=\"row\">2月</th>((?:<td>\d+</td>)+)", page)
+    assert february is not None
+    assert re.findall(r"\d+", february.group(1)) == ["3", "2", "1", "0"]
+    top = page.split("最常被问的条目")[1]
+    assert top.index(divorce.question) < top.index(fraud.question)
+    result = runner.invoke(args=["report", "year", str(year)])
+    assert result.exit_code == 0, result.output
+    assert "居民提问：共 4 条，直接回答 50%" in result.output
+    assert f"  2次  {divorce.question}" in result.output
 
 
 def test_the_campaigns_page_warns_when_no_scheduler_runs(editor: FlaskClient, db: Database) -> None:

@@ -13,7 +13,7 @@ from sqlite_utils import Database
 
 from knowledge.audit import list_audit
 from knowledge.review import get_draft, save_draft, submit_draft
-from knowledge.settings import render_placeholders
+from knowledge.settings import render_placeholders, set_setting
 from knowledge.store import get_entry
 from knowledge.users import User, set_disabled
 from tests.console_support import csrf_token, post_form, text_of
@@ -201,6 +201,48 @@ def test_preview_shows_the_reply_as_residents_read_it_and_saves_nothing(
     assert f"{size} / 2048 字节" in page
     assert "《民法典》第294条" in page and "没有发现问题" in page
     assert db.execute("SELECT count(*) FROM entries").fetchone()[0] == before
+
+
+def live_preview(client: FlaskClient, payload: object, token: str | None = None):
+    token = token if token is not None else csrf_token(client, "/admin/entries/new")
+    return client.post("/admin/entries/preview.json", json=payload, headers={"X-CSRFToken": token})
+
+
+def test_the_live_preview_renders_the_reply_as_typed(editor: FlaskClient, db: Database) -> None:
+    set_setting(db, "办公室电话", "0538-0000000", by="测试")
+    response = live_preview(
+        editor,
+        {"answer": "请拨打{办公室电话}咨询。", "law_refs": ["民法典第294条", "不是法条"]},
+    )
+    assert response.status_code == 200
+    data = response.get_json()
+    assert data["reply"].startswith("请拨打0538-0000000咨询。")
+    assert "法律依据：《民法典》第294条" in data["reply"]
+    assert data["bytes"] == len(data["reply"].encode("utf-8")) and data["max"] == 2048
+    assert "不是法条" in data["problem"]
+    long = live_preview(editor, {"answer": "长" * 1000, "law_refs": []}).get_json()
+    assert long["bytes"] == 3000 > long["max"]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [[1, 2], {"answer": 5}, {"answer": "x", "law_refs": "民法典第1条"}, {"answer": "x" * 5001}],
+)
+def test_the_live_preview_refuses_malformed_input_with_a_json_error(
+    editor: FlaskClient, payload: object
+) -> None:
+    response = live_preview(editor, payload)
+    assert response.status_code == 400
+    assert response.get_json()["status"] == 400 and response.get_json()["error"]
+
+
+def test_the_live_preview_needs_a_signed_in_editor_and_the_csrf_token(
+    client: FlaskClient, editor: FlaskClient
+) -> None:
+    stranger = client.post("/admin/entries/preview.json", json={"answer": "x"})
+    assert stranger.status_code == 302 and "/admin/login" in stranger.headers["Location"]
+    forged = live_preview(editor, {"answer": "x"}, token="forged")
+    assert forged.status_code == 400 and "表单已过期" in forged.get_json()["error"]
 
 
 def test_a_colliding_alternate_is_warned_about_and_fixing_it_clears_the_warning(

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from sqlite_utils import Database
 
 from knowledge.store import get_entry
@@ -60,18 +60,44 @@ def fits(page: Page, viewport: dict[str, int]) -> bool:
     return page.evaluate("document.scrollingElement.scrollWidth") <= viewport["width"]
 
 
-def test_write_see_the_collision_fix_submit_approve_and_the_chat_answers(
+def ask_in_chat(page: Page, base_url: str, text: str) -> Locator:
+    """Ask ``text`` in the web chat; the locator of Pufa's reply to it."""
+    page.goto(base_url)
+    replies = page.locator(".msg.from-pufa .bubble[data-kind]")
+    # The page greets on load: count the replies once the greeting is there.
+    expect(replies.first).to_be_visible(timeout=15_000)
+    before = replies.count()
+    page.locator("#input").fill(text)
+    page.locator("#input").press("Enter")
+    expect(replies).to_have_count(before + 1, timeout=15_000)
+    return replies.last
+
+
+def test_from_an_unanswered_question_to_a_reviewed_entry_the_chat_answers(
     open_page, base_url: str, db: Database
 ) -> None:
+    """The whole loop of issue 8, as staff and a resident live it."""
+    resident, resident_problems = open_page(PHONE)
+    first = ask_in_chat(resident, base_url, QUESTION)
+    expect(first).not_to_have_attribute("data-kind", "answer")
+
     taken = get_entry(db, 1).alternates[0]
     page, problems = open_page(DESKTOP)
     sign_in(page, base_url, "editor")
-    page.locator(".nav a", has_text="知识条目").click()
-    page.locator("a.button", has_text="新建条目").click()
-    page.locator("#question").fill(QUESTION)
+    page.locator(".nav a", has_text="没答上的问题").click()
+    group = page.locator("li.group", has=page.locator(".asked", has_text=QUESTION))
+    expect(group).to_have_count(1)
+    group.locator("details.group-actions summary").click()
+    group.locator("button", has_text="用它新建条目").click()
+    expect(page.locator(".flash")).to_contain_text("草稿")
+    expect(page.locator("#question")).to_have_value(QUESTION)
     page.locator("#alternates").fill(f"鹦鹉半夜叫吵得睡不着\n{taken}")
     page.locator("#answer").fill(ANSWER)
     page.locator("#law_refs").fill("民法典第294条")
+    # The reply pane follows the typing, before any button is pressed.
+    expect(page.locator("#preview")).to_contain_text("先和邻居当面协商")
+    expect(page.locator("#preview")).to_contain_text("法律依据：《民法典》第294条")
+    expect(page.locator("#preview-bytes")).to_contain_text("/ 2048 字节")
     page.locator("#topic").select_option("property")
     page.locator("button", has_text="预览并检查").click()
     warning = page.locator('.finding[data-kind="collision"]')
@@ -86,6 +112,8 @@ def test_write_see_the_collision_fix_submit_approve_and_the_chat_answers(
     page.locator("button", has_text="保存并提交审核").click()
     expect(page.locator(".flash")).to_contain_text("已提交审核")
     expect(page.locator("#entry-status")).to_have_text("待审核")
+    page.locator(".nav a", has_text="没答上的问题").click()
+    expect(page.locator(".asked", has_text=QUESTION)).to_have_count(0)
     page.locator(".logout button").click()
 
     sign_in(page, base_url, "reviewer")
@@ -98,12 +126,13 @@ def test_write_see_the_collision_fix_submit_approve_and_the_chat_answers(
     expect(page.locator(".flash")).to_contain_text("已审核通过并发布")
     expect(page.locator("#entry-status")).to_have_text("已发布")
 
-    page.goto(base_url)
-    page.locator("#input").fill(QUESTION)
-    page.locator("#input").press("Enter")
-    reply = page.locator(".msg.from-pufa .bubble[data-kind]").last
-    expect(reply).to_contain_text("先和邻居当面协商", timeout=15_000)
-    assert problems == []
+    answer = ask_in_chat(resident, base_url, QUESTION)
+    expect(answer).to_have_attribute("data-kind", "answer")
+    expect(answer).to_contain_text("先和邻居当面协商")
+
+    page.locator(".nav a", has_text="概览").click()
+    expect(page.locator("table.top-entries")).to_contain_text(QUESTION)
+    assert problems == [] and resident_problems == []
 
 
 @pytest.mark.parametrize(("viewport", "name"), [(PHONE, "phone"), (DESKTOP, "desktop")])

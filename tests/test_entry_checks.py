@@ -92,6 +92,32 @@ def test_an_alternate_that_another_entry_answers_is_caught_and_fixing_it_clears_
     assert kinds(PARROT, db, live) == []
 
 
+def test_an_exact_copy_of_another_entrys_alternate_is_a_collision_whatever_the_tie_order(
+    db: Database, live: MatchIndex
+) -> None:
+    taken = get_entry(db, 1).alternates[0]
+    colliding = Entry(**{**PARROT.__dict__, "alternates": [*PARROT.alternates, taken]})
+    found = [f for f in check_entry(db, colliding, live).findings if f.kind == "collision"]
+    assert [f.entry_id for f in found] == [1]
+    assert f"问法“{taken}”会被条目1" in found[0].message
+
+
+def test_a_phrasing_another_entry_answers_and_unlike_the_rest_of_the_draft_is_caught(
+    db: Database, live: MatchIndex
+) -> None:
+    # Residents asking this get the cooling-off entry today; on a parrot entry they would
+    # get the parrot answer instead, with nothing else in the draft about divorce.
+    asked = "离婚冷静期多久"
+    today = live.match(asked)
+    assert today.band == "answer" and today.best is not None
+    misplaced = Entry(**{**PARROT.__dict__, "alternates": [*PARROT.alternates, asked]})
+    found = [f for f in check_entry(db, misplaced, live).findings if f.kind == "belongs_elsewhere"]
+    assert [f.entry_id for f in found] == [today.best.entry_id]
+    # A phrasing about the draft's own subject that a broader entry answers today (a parrot
+    # at night is noise) is a specialisation, not a mistake.
+    assert "belongs_elsewhere" not in kinds(PARROT, db, live)
+
+
 def test_a_draft_that_would_take_another_entrys_phrasing_is_caught(
     db: Database, live: MatchIndex
 ) -> None:
