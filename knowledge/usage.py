@@ -32,6 +32,12 @@ class DayCount:
         return self.answer + self.choices + self.fallback
 
 
+def band_share(counts: list[DayCount], band: str) -> float:
+    """The share (0–1) of the questions counted in ``counts`` that fell in ``band``."""
+    total = sum(count.total for count in counts)
+    return sum(getattr(count, band) for count in counts) / total if total else 0.0
+
+
 @dataclass
 class Usage:
     """The dashboard's figures for the last ``days`` days (Beijing time)."""
@@ -52,8 +58,7 @@ class Usage:
 
     def share(self, band: str) -> float:
         """The share (0–1) of questions in ``band``: "answer", "choices" or "fallback"."""
-        total = self.questions
-        return sum(getattr(day, band) for day in self.per_day) / total if total else 0.0
+        return band_share(self.per_day, band)
 
     @property
     def unhelpful_rate(self) -> float:
@@ -138,8 +143,7 @@ class YearQuestions:
 
     def share(self, band: str) -> float:
         """The share (0–1) of the year's questions in ``band``."""
-        total = self.questions
-        return sum(getattr(month, band) for month in self.by_month) / total if total else 0.0
+        return band_share(self.by_month, band)
 
 
 def year_questions(db: Database, year: int, top: int = 10) -> YearQuestions:
