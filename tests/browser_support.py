@@ -6,6 +6,7 @@ import shutil
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -72,3 +73,14 @@ def watch_page(
     page.on("pageerror", lambda error: problem(f"page error: {error}"))
     page.on("console", console)
     page.on("request", request)
+
+
+@dataclass
+class Tab:
+    """A staff page in a browser, with what went wrong while it ran."""
+
+    page: Page
+    problems: list[str] = field(default_factory=list)
+
+
+Opener = Callable[[dict[str, int]], Tab]

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from playwright.sync_api import Browser, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
 from sqlite_utils import Database
 
 from bot import create_app
 from knowledge.db import connect
 from knowledge.users import User, create_user
-from tests.browser_support import CHROMIUM_ARGS, chromium_path
+from tests.browser_support import CHROMIUM_ARGS, Opener, Tab, chromium_path, served, watch_page
 from tests.console_support import ACCOUNT_OF_ROLE, ACCOUNT_PASSWORD, sign_in
 from tests.webhook_support import WeChatSender, sender_for, warm_matcher
 
@@ -149,3 +149,32 @@ def sender(app: Flask, client: FlaskClient) -> WeChatSender:
     """Sends signed WeChat requests to ``app``, with its matcher index already built."""
     warm_matcher(app)
     return sender_for(app, client)
+
+
+@pytest.fixture
+def base_url(app: Flask, staff_accounts: dict[str, User]) -> Iterator[str]:
+    """The app (with its staff accounts) served over HTTP on a free loopback port."""
+    with served(app) as http:
+        yield f"http://127.0.0.1:{http.server_port}"
+
+
+@pytest.fixture
+def open_tab(browser: Browser, base_url: str) -> Iterator[Opener]:
+    """A fresh browser context at a viewport size, recording script errors and foreign requests."""
+    contexts: list[BrowserContext] = []
+
+    def opener(viewport: dict[str, int]) -> Tab:
+        context = browser.new_context(viewport=viewport)
+        contexts.append(context)
+        tab = Tab(context.new_page())
+        watch_page(
+            tab.page,
+            base_url,
+            problem=tab.problems.append,
+            foreign=lambda url: tab.problems.append(f"foreign request: {url}"),
+        )
+        return tab
+
+    yield opener
+    for context in contexts:
+        context.close()

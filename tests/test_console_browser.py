@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-
 import pytest
-from flask import Flask
 from playwright.sync_api import (
-    Browser,
-    BrowserContext,
     Page,
     expect,
 )
 
-from knowledge.users import User
-from tests.browser_support import DESKTOP, SCREENSHOTS, served, watch_page
+from tests.browser_support import DESKTOP, SCREENSHOTS, Opener
 from tests.console_support import ACCOUNT_PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -25,46 +18,6 @@ PHONE = {"width": 390, "height": 844}
 OUT_OF_SCOPE = "今天天气怎么样"
 EDITOR = "编辑小王"
 ADMIN = "管理员老张"
-
-
-@pytest.fixture
-def base_url(app: Flask, staff_accounts: dict[str, User]) -> Iterator[str]:
-    """The app served over HTTP on a free loopback port, in a background thread."""
-    with served(app) as http:
-        yield f"http://127.0.0.1:{http.server_port}"
-
-
-@dataclass
-class Tab:
-    """A staff page in a browser, with what went wrong while it ran."""
-
-    page: Page
-    problems: list[str] = field(default_factory=list)
-
-
-Opener = Callable[[dict[str, int]], Tab]
-
-
-@pytest.fixture
-def open_tab(browser: Browser, base_url: str) -> Iterator[Opener]:
-    """A fresh browser context at a viewport size, recording script errors and foreign requests."""
-    contexts: list[BrowserContext] = []
-
-    def opener(viewport: dict[str, int]) -> Tab:
-        context = browser.new_context(viewport=viewport)
-        contexts.append(context)
-        tab = Tab(context.new_page())
-        watch_page(
-            tab.page,
-            base_url,
-            problem=tab.problems.append,
-            foreign=lambda url: tab.problems.append(f"foreign request: {url}"),
-        )
-        return tab
-
-    yield opener
-    for context in contexts:
-        context.close()
 
 
 def sign_in(page: Page, base_url: str, path: str = "/admin/", name: str = EDITOR) -> None:

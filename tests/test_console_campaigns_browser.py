@@ -2,46 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from flask import Flask
-from playwright.sync_api import Browser, BrowserContext, expect
+from playwright.sync_api import expect
 
-from knowledge.users import User
-from tests.browser_support import DESKTOP, SCREENSHOTS, served, watch_page
-from tests.test_console_browser import PHONE, Opener, Tab, fits, sign_in
+from tests.browser_support import DESKTOP, SCREENSHOTS, Opener
+from tests.test_console_browser import PHONE, fits, sign_in
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def base_url(app: Flask, staff_accounts: dict[str, User]) -> Iterator[str]:
-    """The app served over HTTP on a free loopback port, in a background thread."""
-    with served(app) as http:
-        yield f"http://127.0.0.1:{http.server_port}"
-
-
-@pytest.fixture
-def open_tab(browser: Browser, base_url: str) -> Iterator[Opener]:
-    """A fresh browser context at a viewport size, recording script errors and foreign requests."""
-    contexts: list[BrowserContext] = []
-
-    def opener(viewport: dict[str, int]) -> Tab:
-        context = browser.new_context(viewport=viewport)
-        contexts.append(context)
-        tab = Tab(context.new_page())
-        watch_page(
-            tab.page,
-            base_url,
-            problem=tab.problems.append,
-            foreign=lambda url: tab.problems.append(f"foreign request: {url}"),
-        )
-        return tab
-
-    yield opener
-    for context in contexts:
-        context.close()
 
 
 def test_plan_a_campaign_from_the_calendar_and_submit_it(open_tab: Opener, base_url: str) -> None:

@@ -5,13 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 from sqlite_utils import Database
 
 from knowledge.turns import record_turn, retention_cutoff
-from knowledge.users import User
-from tests.browser_support import DESKTOP, SCREENSHOTS, served, watch_page
+from tests.browser_support import DESKTOP, SCREENSHOTS, watch_page
 from tests.console_support import ACCOUNT_OF_ROLE, ACCOUNT_PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -22,13 +20,6 @@ PARROT = [
     "楼上鹦鹉半夜学打鸣怎么办？",
     "楼上的鹦鹉半夜学打鸣，怎么办啊",
 ]
-
-
-@pytest.fixture
-def base_url(app: Flask, staff_accounts: dict[str, User]) -> Iterator[str]:
-    """The app served over HTTP on a free loopback port."""
-    with served(app) as http:
-        yield f"http://127.0.0.1:{http.server_port}"
 
 
 @pytest.fixture

@@ -5,13 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from sqlite_utils import Database
 
 from knowledge.store import get_entry
-from knowledge.users import User
-from tests.browser_support import DESKTOP, SCREENSHOTS, served, watch_page
+from tests.browser_support import DESKTOP, SCREENSHOTS, watch_page
 from tests.console_support import ACCOUNT_OF_ROLE, ACCOUNT_PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -19,13 +17,6 @@ pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
 QUESTION = "楼上养的鹦鹉天天半夜学打鸣怎么办"
 ANSWER = "先和邻居当面协商，请对方夜里把鹦鹉移到远离卧室的房间；协商不成可以申请免费的人民调解。"
-
-
-@pytest.fixture
-def base_url(app: Flask, staff_accounts: dict[str, User]) -> Iterator[str]:
-    """The app on a real HTTP server on a free loopback port."""
-    with served(app) as http:
-        yield f"http://127.0.0.1:{http.server_port}"
 
 
 @pytest.fixture
