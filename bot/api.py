@@ -50,17 +50,20 @@ def well_formed(text: str) -> str:
     return LONE_SURROGATE.sub("\ufffd", text)
 
 
-def _json_object() -> dict[str, Any]:
-    """The request body as a JSON object; 400 for anything else (nested too deep included)."""
+def json_object(door: str, example: str) -> dict[str, Any]:
+    """The request body as a JSON object; 400 for anything else (nested too deep included).
+
+    ``door`` names the endpoint in the log line; ``example`` shows callers a good body.
+    """
     try:
         payload = request.get_json(silent=True)
     except RecursionError:
         # json gives up on a body nested deeper than Python's recursion limit.
-        log.info("api/ask: JSON body nested too deep")
+        log.info("%s: JSON body nested too deep", door)
         abort(400, description="JSON嵌套层数太多")
     if not isinstance(payload, dict):
-        log.info("api/ask: body is not a JSON object")
-        abort(400, description='请求体应为JSON对象，如 {"text": "离婚冷静期多久"}')
+        log.info("%s: body is not a JSON object", door)
+        abort(400, description=f"请求体应为JSON对象，如 {example}")
     return payload
 
 
@@ -101,7 +104,7 @@ def ask() -> Response:
     ``Retry-After`` when the caller is over its rate limit; 503 with ``Retry-After`` when
     the database stays locked past API_BUSY_TIMEOUT or the worker is at API_MAX_CONCURRENT.
     """
-    incoming = _incoming(_json_object())
+    incoming = _incoming(json_object("api/ask", '{"text": "离婚冷静期多久"}'))
     slots: threading.BoundedSemaphore = current_app.extensions["api_slots"]
     if not slots.acquire(blocking=False):
         log.warning("api/ask: API_MAX_CONCURRENT requests already in this worker; 503")

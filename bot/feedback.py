@@ -11,7 +11,7 @@ import logging
 from flask import Blueprint, abort, current_app, jsonify, request
 from werkzeug.wrappers import Response
 
-from bot.api import MAX_USER_CHARS, well_formed
+from bot.api import MAX_USER_CHARS, json_object, well_formed
 from bot.chat import web_chat_id
 from knowledge.db import get_db
 from knowledge.residents import hash_secret, resident_key
@@ -29,14 +29,7 @@ def rate() -> Response:
     400 for a body that is not such an object; 404 when this caller was never given the
     answer of that entry (a rating is only taken for an answer actually received).
     """
-    try:
-        payload = request.get_json(silent=True)
-    except RecursionError:
-        log.info("api/feedback: JSON body nested too deep")
-        abort(400, description="JSON嵌套层数太多")
-    if not isinstance(payload, dict):
-        log.info("api/feedback: body is not a JSON object")
-        abort(400, description='请求体应为JSON对象，如 {"entry_id": 93, "helpful": false}')
+    payload = json_object("api/feedback", '{"entry_id": 93, "helpful": false}')
     entry_id = payload.get("entry_id")
     helpful = payload.get("helpful")
     user = payload.get("user")

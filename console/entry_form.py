@@ -28,6 +28,7 @@ from flask import (
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from bot.api import json_object
 from console.access import require_permission
 from console.entries import entry_or_404
 from knowledge.db import get_db
@@ -190,9 +191,7 @@ MAX_PREVIEW_CHARS = 5000
 @require_permission("edit")
 def live_preview() -> Response:
     """``{"answer": …, "law_refs": [...]}`` → the reply as residents read it, and its bytes."""
-    payload = request.get_json(silent=True)
-    if not isinstance(payload, dict):
-        abort(400, description="请求应为 JSON 对象")
+    payload = json_object("console live preview", '{"answer": "…", "law_refs": []}')
     answer, refs = payload.get("answer", ""), payload.get("law_refs", [])
     if (
         not isinstance(answer, str)

@@ -226,7 +226,13 @@ def test_the_live_preview_renders_the_reply_as_typed(editor: FlaskClient, db: Da
 
 @pytest.mark.parametrize(
     "payload",
-    [[1, 2], {"answer": 5}, {"answer": "x", "law_refs": "民法典第1条"}, {"answer": "x" * 5001}],
+    [
+        [1, 2],
+        {"answer": 5},
+        {"answer": "x", "law_refs": "民法典第1条"},
+        {"answer": "x" * 5001},
+        {"answer": "x", "law_refs": [[]] * 1 + ["a"]},
+    ],
 )
 def test_the_live_preview_refuses_malformed_input_with_a_json_error(
     editor: FlaskClient, payload: object
@@ -234,6 +240,17 @@ def test_the_live_preview_refuses_malformed_input_with_a_json_error(
     response = live_preview(editor, payload)
     assert response.status_code == 400
     assert response.get_json()["status"] == 400 and response.get_json()["error"]
+
+
+def test_the_live_preview_refuses_json_nested_too_deep(editor: FlaskClient) -> None:
+    token = csrf_token(editor, "/admin/entries/new")
+    response = editor.post(
+        "/admin/entries/preview.json",
+        data="[" * 2000 + "]" * 2000,
+        content_type="application/json",
+        headers={"X-CSRFToken": token},
+    )
+    assert response.status_code == 400 and "嵌套" in response.get_json()["error"]
 
 
 def test_the_live_preview_needs_a_signed_in_editor_and_the_csrf_token(
