@@ -43,7 +43,7 @@ def try_question(db: Database, index: MatchIndex, text: str) -> Tryout:
         candidates=list(match.candidates),
         band=match.band,
         band_name=BAND_NAMES[match.band],
-        reasons=band_reasons(match, index.thresholds),
+        reasons=band_reasons(match, index.thresholds, index.long_thresholds),
         reply=reply,
         rule="" if kind in QUESTION_KINDS else TURN_KINDS[kind],
     )

@@ -11,6 +11,7 @@ from knowledge.matching.calibration import (
     LONG_OUT_OF_SCOPE_FALLBACK,
     LONG_OUT_OF_SCOPE_FILE,
     Observation,
+    _observe,
     by_length,
     calibrate,
     choose_thresholds,
@@ -18,7 +19,7 @@ from knowledge.matching.calibration import (
     measure,
     observe,
 )
-from knowledge.matching.matcher import LONG_MESSAGE_THRESHOLDS, Thresholds
+from knowledge.matching.matcher import LONG_MESSAGE_THRESHOLDS, MatchIndex, Thresholds
 from knowledge.store import published_entries
 from knowledge.synonyms import synonym_groups
 
@@ -88,27 +89,46 @@ def test_shipped_thresholds_keep_the_caps_on_the_calibration_data(db: Database) 
     assert shipped.out_of_scope_answered <= 0.05
     assert shipped.out_of_scope_fallback >= 0.7
     shipped_long = measure(long, LONG_MESSAGE_THRESHOLDS)
+    # A long message is answered on its short readings: most held-out long alternates are.
+    assert shipped_long.direct_correct >= 0.5
     assert shipped_long.direct_wrong <= 0.02
     assert shipped_long.out_of_scope_answered <= LONG_MAX_OUT_OF_SCOPE
     assert shipped_long.out_of_scope_fallback >= LONG_OUT_OF_SCOPE_FALLBACK - 0.05
 
 
-def test_long_messages_are_calibrated_on_their_own() -> None:
+def test_long_messages_are_calibrated_on_their_readings() -> None:
     short_right = [_observation(0.5, 0.1, 0.3, True) for _ in range(50)]
     short_outside = [_observation(0.3, 0.1, 0.3, None) for _ in range(50)]
-    long_right = [Observation(0.28, 0.1, 0.2, True, True, long=True) for _ in range(50)]
+    # Long alternates rank low as a whole, but their question read alone scores high.
+    long_right = [
+        Observation(0.28, 0.1, 0.05, True, True, long=True, readings=((0.5, 0.1, 0.3),))
+        for _ in range(50)
+    ]
+    # A long story whose question reading points at the entry its ranking put second.
+    long_wrong = Observation(0.28, 0.27, 0.0, True, False, long=True, readings=((0.6, 0.1, 0.4),))
     long_outside = [Observation(0.15, 0.1, 0.1, False, False, long=True) for _ in range(50)]
-    settled_wrong = Observation(0.0, 0.0, 0.0, True, False, long=True, settled=True)
-    short, long = calibrate(
-        [*short_right, *short_outside, *long_right, *long_outside, settled_wrong]
-    )
-    assert short.in_scope == 50 and long.in_scope == 51 and long.out_of_scope == 50
-    assert short.out_of_scope == 50
-    # The short messages' thresholds would answer none of the long ones.
-    assert measure(long_right, short.thresholds).direct_correct == 0
+    short, long = calibrate([*short_right, *short_outside, *long_right, long_wrong, *long_outside])
+    assert short.in_scope == 50 and short.out_of_scope == 50
+    assert long.in_scope == 51 and long.out_of_scope == 50
+    # Scored on the whole, the long messages would not pass the short thresholds ...
+    whole_only = [Observation(o.best, o.runner_up, o.distinct, True, True) for o in long_right]
+    assert measure(whole_only, short.thresholds).direct_correct == 0
+    # ... but their readings do, and the one that answers wrong is within the 2% cap.
     assert long.direct_correct == 50 / 51
-    # A long message answered on the whole of it counts whatever the thresholds are.
     assert long.direct_wrong == 1 / 51
+    # Where a long message's choices start is cut on the long stories alone.
+    assert long.thresholds.choices == 0.15
+    assert long.out_of_scope_fallback == 0.0
+
+
+def test_a_reading_of_a_long_message_answers_only_what_its_ranking_put_first() -> None:
+    index = MatchIndex(ENTRIES, [])
+    story = "我们两口子结婚十年了，这几年一直过不到一块去，商量好了去民政局协议离婚，请问协议离婚要等多久？"
+    observation = _observe(index, story, 1)
+    assert observation.long and observation.top_is_right
+    assert observation.readings, "the question reading agrees with the ranking"
+    unrelated = _observe(index, story, 2)
+    assert not unrelated.top_is_right
 
 
 def test_calibrate_command_prints_thresholds(runner: FlaskCliRunner) -> None:

@@ -160,23 +160,129 @@ def test_the_question_outweighs_a_story_about_something_else(shipped: MatchIndex
 
 @pytest.fixture(scope="module")
 def real_figures(shipped: MatchIndex, seeded_database: Path) -> dict[str, Figures]:
-    """The shipped matcher on each half of the 250 real consultations."""
+    """The shipped matcher on each half of the 250 real consultations, and on all."""
     db: Database = connect(seeded_database)
     try:
         resolve = resolver_for(published_entries(db))
     finally:
         db.close()
     questions = read_labeled_file(REAL_QUESTIONS)
-    return {
+    figures = {
         part: evaluate(shipped, select_part(questions, part), resolve)
         for part in ("tuning", "held-out")
     }
+    figures["all"] = evaluate(shipped, questions, resolve)
+    return figures
 
 
 @pytest.mark.parametrize("part", ["tuning", "held-out"])
-def test_half_the_real_questions_a_faq_should_answer_are_helped(
+def test_most_real_questions_a_faq_should_answer_are_helped_in_each_half(
     real_figures: dict[str, Figures], part: str
 ) -> None:
     faq = real_figures[part].scope["faq"]
-    assert faq.helped / faq.total >= 0.48
-    assert real_figures[part].wrong_direct_percent() <= 3.0
+    assert faq.helped / faq.total >= 0.55
+    assert real_figures[part].wrong_direct_percent() <= 4.0
+
+
+def test_the_real_questions_meet_the_targets(real_figures: dict[str, Figures]) -> None:
+    figures = real_figures["all"]
+    faq, off_topic = figures.scope["faq"], figures.scope["off_topic"]
+    assert faq.helped / faq.total >= 0.60
+    assert figures.wrong_direct_percent() <= 3.0
+    assert off_topic.wrong_direct / off_topic.total <= 0.05
+
+
+def test_a_clause_that_tells_what_was_done_does_not_ask() -> None:
+    focus = find_focus(
+        "我父亲去年冬天住院的时候，趁着头脑还清楚，自己拿笔在纸上写了房子和存款怎么分，"
+        "签了名字也写了日期，没有找证人，现在他走了，哥哥说这个不算数，自己手写的遗嘱有效吗？"
+    )
+    assert "怎么分" not in focus.question
+    assert focus.question.endswith("自己手写的遗嘱有效")
+    # The last question keeps its clause whatever it holds.
+    assert (
+        "借了多少"
+        in find_focus(
+            "我朋友前年找我借钱，说是做生意周转，一直没打借条，后来他人也联系不上了，他借了多少钱我都记得"
+        ).question
+    )
+
+
+def test_a_long_message_that_is_all_question_is_banded_as_a_long_one(
+    shipped: MatchIndex,
+) -> None:
+    text = "婚前我自己全款买的房子婚后两个人一起装修的现在要离婚了装修的钱能不能分一半"
+    assert find_focus(text).is_whole and len(text) > SHORT_MESSAGE
+    match = shipped.match(text)
+    assert match.long
+    assert match.band != "fallback"
+
+
+#: Stories with no legal facts in them, put in front of short questions.
+NEUTRAL_STORIES = (
+    "我是泰山脚下的村民，今年五十多岁了，平时在家种地，孩子们都在外地打工，有件事一直想不明白，",
+    "您好，我在景区附近开了个小饭店，平时生意还行，最近遇到点事，心里一直不踏实，想咨询一下，",
+    "我们一家住在城里，老伴退休了，我身体不太好，这事拖了好几个月了，家里人说法不一，",
+)
+SHORT_QUESTIONS = Path(__file__).parent / "eval" / "questions.jsonl"
+
+
+@pytest.fixture(scope="module")
+def told_as_stories(shipped: MatchIndex) -> list[tuple[bool, str, str, bool]]:
+    """Each short question of the shipped set with a neutral story in front: whether an
+    entry answers it, its band alone, its band in the story, and whether both put the
+    same entry first."""
+    outcomes = []
+    for question in read_labeled_file(SHORT_QUESTIONS):
+        if len(question.text) > SHORT_MESSAGE:
+            continue
+        alone = shipped.match(question.text)
+        for story in NEUTRAL_STORIES:
+            told = shipped.match(story + question.text)
+            same = (
+                alone.best is not None
+                and told.best is not None
+                and alone.best.entry_id == told.best.entry_id
+            )
+            outcomes.append((question.expect is not None, alone.band, told.band, same))
+    return outcomes
+
+
+def test_a_clear_question_told_as_a_story_keeps_its_answer(
+    told_as_stories: list[tuple[bool, str, str, bool]],
+) -> None:
+    answered = [o for o in told_as_stories if o[0] and o[1] == "answer"]
+    assert len(answered) >= 500
+    kept = sum(band == "answer" and same for _, _, band, same in answered)
+    switched = sum(band == "answer" and not same for _, _, band, same in answered)
+    assert kept / len(answered) >= 0.85
+    assert switched / len(answered) <= 0.01
+
+
+def test_a_question_no_entry_answers_told_as_a_story_is_not_answered(
+    told_as_stories: list[tuple[bool, str, str, bool]],
+) -> None:
+    unanswered = [o for o in told_as_stories if not o[0] and o[1] != "answer"]
+    assert unanswered
+    assert not any(band == "answer" for _, _, band, _ in unanswered)
+    fell_back = [o for o in unanswered if o[1] == "fallback"]
+    assert sum(band == "fallback" for _, _, band, _ in fell_back) / len(fell_back) >= 0.7
+
+
+def test_a_real_question_with_its_entry_in_the_first_three_mostly_gets_choices(
+    shipped: MatchIndex, seeded_database: Path
+) -> None:
+    db: Database = connect(seeded_database)
+    try:
+        resolve = resolver_for(published_entries(db))
+    finally:
+        db.close()
+    ranked, offered = 0, 0
+    for question in read_labeled_file(REAL_QUESTIONS):
+        expected = resolve(question.expect) if question.expect is not None else None
+        match = shipped.match(question.text)
+        if expected in [c.entry_id for c in match.candidates]:
+            ranked += 1
+            offered += match.band != "fallback"
+    assert ranked >= 120
+    assert offered / ranked >= 0.85

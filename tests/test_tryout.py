@@ -39,3 +39,28 @@ def test_fixed_rules_are_named_and_nothing_is_recorded(app: Flask, db: Database)
     assert tryout(app, db, "民法典第1079条").rule == "查法条"
     assert tryout(app, db, "婚姻家庭").rule == "浏览主题"
     assert db["turns"].count == 0 and db["conversations"].count == 0
+
+
+def test_a_long_story_is_explained_by_the_long_message_rules(app: Flask, db: Database) -> None:
+    result = tryout(
+        app,
+        db,
+        "我和老公结婚八年了，这两年一直吵架，他还经常不回家，上个月我们商量好了去民政局"
+        "协议离婚，工作人员说要先等一段时间，请问离婚冷静期是多长时间？",
+    )
+    assert result.band == "answer"
+    assert result.reasons[0].startswith("这是一段长咨询")
+    assert "把其中的问题单独读" in result.reasons[0] and "所以直接回答" in result.reasons[0]
+
+
+def test_a_long_story_that_fits_nothing_names_the_long_choices_line(
+    app: Flask, db: Database
+) -> None:
+    result = tryout(
+        app,
+        db,
+        "我老伴去年走了，留下我一个人住在城里的楼房里，儿女都在外地工作，平时也没人说话，"
+        "最近想养只鸟解解闷，养什么鸟比较好伺候？",
+    )
+    assert result.band == "fallback"
+    assert "低于长咨询给选项的线" in result.reasons[0]

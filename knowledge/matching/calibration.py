@@ -5,10 +5,12 @@ In-scope evidence comes from the entries themselves: fold *k* holds out every en
 Out-of-scope evidence comes from ``knowledge/matching/calibration_data/out_of_scope.txt``, questions
 no entry answers, and ``long_out_of_scope.txt``, long stories no entry answers. The
 thresholds that answer the most held-out alternates directly while keeping wrong answers
-and answered out-of-scope questions under their caps are chosen — once for short
-messages, and once, on their own, for long ones (whose question clauses the matcher sets
-apart; :mod:`knowledge.matching.clauses`). The labeled sets in tests/eval then measure
-the result on questions neither step saw.
+and answered out-of-scope questions under their caps are chosen for short messages. A
+long message is answered only when a short reading of it (its question alone, or the
+whole of it) is answered with the entry its key facts rank first, so the short
+thresholds decide that too; what long messages get on their own is where their choices
+start, cut on the long stories no entry answers. The labeled sets in tests/eval then
+measure the result on questions neither step saw.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from knowledge.entries import Entry
-from knowledge.matching.matcher import Match, MatchIndex, Thresholds
+from knowledge.matching.matcher import Match, MatchIndex, Thresholds, _same_best
 
 OUT_OF_SCOPE_FILE = Path(__file__).parent / "calibration_data" / "out_of_scope.txt"
 LONG_OUT_OF_SCOPE_FILE = Path(__file__).parent / "calibration_data" / "long_out_of_scope.txt"
@@ -29,10 +31,6 @@ LONG_OUT_OF_SCOPE_FILE = Path(__file__).parent / "calibration_data" / "long_out_
 LONG_OUT_OF_SCOPE_FALLBACK = 0.7
 # Share of the long out-of-scope stories that may be answered directly (short ones: 5%).
 LONG_MAX_OUT_OF_SCOPE = 0.03
-# A long message is answered directly only when its best entry explains at least this
-# much more of it than the runner-up: a lead in score alone is not enough, because a
-# long story shares some words with many entries.
-LONG_MIN_DISTINCT = 0.1
 
 
 @dataclass(frozen=True)
@@ -44,8 +42,10 @@ class Observation:
     distinct: float
     in_scope: bool
     top_is_right: bool
-    long: bool = False  # a long message, banded by the long-message thresholds
-    settled: bool = False  # a long message answered on the whole of it, whatever they are
+    long: bool = False  # a long message, banded by the long-message rules
+    # A long message's short readings that put the same entry first as its ranking, each
+    # as (best, runner-up, distinct): it is answered when one passes the short thresholds.
+    readings: tuple[tuple[float, float, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -61,16 +61,33 @@ class Calibration:
     out_of_scope_fallback: float
 
 
-def _observe(match: Match, expected: int | None) -> Observation:
+def _figures(match: Match) -> tuple[float, float, float]:
+    """A verdict's best score, runner-up score and distinct share."""
     candidates = match.candidates
+    return (
+        candidates[0].score if candidates else 0.0,
+        candidates[1].score if len(candidates) > 1 else 0.0,
+        match.distinct,
+    )
+
+
+def _observe(index: MatchIndex, text: str, expected: int | None) -> Observation:
+    """What ``index`` makes of ``text``, which ``expected`` answers (None: no entry)."""
+    readings = index.long_readings(text)
+    match = index.match(text) if readings is None else readings[0]
+    best, runner_up, distinct = _figures(match)
     return Observation(
-        best=candidates[0].score if candidates else 0.0,
-        runner_up=candidates[1].score if len(candidates) > 1 else 0.0,
-        distinct=match.distinct,
+        best=best,
+        runner_up=runner_up,
+        distinct=distinct,
         in_scope=expected is not None,
-        top_is_right=bool(candidates) and candidates[0].entry_id == expected,
-        long=match.long,
-        settled=match.settled,
+        top_is_right=match.best is not None and match.best.entry_id == expected,
+        long=readings is not None,
+        readings=tuple(
+            _figures(short)
+            for short in (readings[1].values() if readings else ())
+            if _same_best(short, match)
+        ),
     )
 
 
@@ -88,9 +105,9 @@ def observe(
         index = MatchIndex(held_out, synonyms)
         for entry in entries:
             if fold < len(entry.alternates):
-                observations.append(_observe(index.match(entry.alternates[fold]), entry.id))
+                observations.append(_observe(index, entry.alternates[fold], entry.id))
     index = MatchIndex(entries, synonyms)
-    observations.extend(_observe(index.match(text), None) for text in out_of_scope)
+    observations.extend(_observe(index, text, None) for text in out_of_scope)
     return observations
 
 
@@ -103,19 +120,29 @@ class _Table:
         self.distinct = np.array([o.distinct for o in observations])
         self.inside = np.array([o.in_scope for o in observations], dtype=bool)
         self.right = np.array([o.top_is_right for o in observations], dtype=bool)
-        self.settled = np.array([o.settled for o in observations], dtype=bool)
+        self.long = np.array([o.long for o in observations], dtype=bool)
+        # Each long message's agreeing short readings, padded with ones that never pass.
+        width = max((len(o.readings) for o in observations), default=0)
+        padded = [
+            [*o.readings, *[(-1.0, 0.0, -1.0)] * (width - len(o.readings))] for o in observations
+        ]
+        self.readings = np.array(padded, dtype=float).reshape(len(observations), width, 3)
         self.n_inside = max(int(self.inside.sum()), 1)
         self.n_outside = max(int((~self.inside).sum()), 1)
 
     def figures(self, t: Thresholds) -> tuple[float, float, float, float]:
-        """Direct correct, direct wrong (of in-scope); answered, fallback (of out-of-scope)."""
-        plausible = self.settled | (self.best >= t.choices)
-        answered = self.settled | (
-            plausible
-            & (self.best >= t.answer)
-            & (self.best - t.runner_up_weight * self.runner_up >= t.lead)
-            & (self.distinct >= t.distinct)
-        )
+        """Direct correct, direct wrong (of in-scope); answered, fallback (of out-of-scope).
+
+        A short message is answered when it passes ``t``; a long one when one of its
+        agreeing short readings does.
+        """
+        answered = ~self.long & _passes(t, self.best, self.runner_up, self.distinct)
+        if self.readings.shape[1]:
+            reading = self.readings
+            answered |= self.long & _passes(
+                t, reading[..., 0], reading[..., 1], reading[..., 2]
+            ).any(axis=1)
+        plausible = answered | (self.best >= t.choices)
         return (
             float((answered & self.inside & self.right).sum()) / self.n_inside,
             float((answered & self.inside & ~self.right).sum()) / self.n_inside,
@@ -124,15 +151,25 @@ class _Table:
         )
 
 
+def _passes(
+    t: Thresholds, best: np.ndarray, runner_up: np.ndarray, distinct: np.ndarray
+) -> np.ndarray:
+    """Where scores pass the answer rules of ``t`` (:func:`knowledge.matching.matcher.band_for`)."""
+    return (
+        (best >= t.choices)
+        & (best >= t.answer)
+        & (best - t.runner_up_weight * runner_up >= t.lead)
+        & (distinct >= t.distinct)
+    )
+
+
 def choose_thresholds(
     observations: Sequence[Observation],
     max_wrong: float = 0.02,
     max_out_of_scope: float = 0.05,
     out_of_scope_fallback: float = 0.8,
-    min_distinct: float = 0.0,
 ) -> Calibration:
-    """The thresholds with the most direct correct answers within both caps, answering
-    only when the best entry explains at least ``min_distinct`` more than the runner-up.
+    """The thresholds with the most direct correct answers within both caps.
 
     The choices threshold is then the lowest that still sends ``out_of_scope_fallback``
     of the out-of-scope questions to the fallback (the rest see numbered choices).
@@ -140,7 +177,7 @@ def choose_thresholds(
     table = _Table(observations)
     best: tuple[float, Thresholds] | None = None
     for answer, lead, distinct in itertools.product(
-        np.arange(0.15, 0.5, 0.025), np.arange(0.0, 0.3, 0.01), np.arange(min_distinct, 0.3, 0.02)
+        np.arange(0.15, 0.5, 0.025), np.arange(0.0, 0.3, 0.01), np.arange(0.0, 0.3, 0.02)
     ):
         thresholds = Thresholds(
             answer=round(float(answer), 3),
@@ -158,10 +195,8 @@ def choose_thresholds(
     if best is None:
         raise ValueError("no thresholds meet the caps on this data")
     chosen = best[1]
-    outside = sorted(o.best for o in observations if not o.in_scope and not o.settled)
-    if outside:
-        cut = outside[min(int(len(outside) * out_of_scope_fallback), len(outside) - 1)]
-        chosen = replace(chosen, choices=round(float(cut), 3))
+    if any(not o.in_scope for o in observations):
+        chosen = replace(chosen, choices=choices_cut(observations, out_of_scope_fallback))
     return measure(observations, chosen)
 
 
@@ -184,6 +219,15 @@ def by_length(observations: Sequence[Observation]) -> tuple[list[Observation], l
     return [o for o in observations if not o.long], [o for o in observations if o.long]
 
 
+def choices_cut(observations: Sequence[Observation], fallback_share: float) -> float:
+    """The lowest score that ``fallback_share`` of the out-of-scope observations fall
+    below (and so reach the fallback)."""
+    outside = sorted(o.best for o in observations if not o.in_scope)
+    if not outside:
+        raise ValueError("no out-of-scope questions to cut the choices on")
+    return round(float(outside[min(int(len(outside) * fallback_share), len(outside) - 1)]), 3)
+
+
 def calibrate(
     observations: Sequence[Observation],
     max_wrong: float = 0.02,
@@ -192,7 +236,9 @@ def calibrate(
 ) -> tuple[Calibration, Calibration]:
     """Thresholds for short messages and, on their own, for long ones.
 
-    A long story that fits no entry is given choices more often than a short question
+    A long message is answered when a short reading of it (its question alone, or the
+    whole of it) passes the long thresholds with the entry its key facts rank first. A
+    long story that fits no entry is given choices more often than a short question
     (``LONG_OUT_OF_SCOPE_FALLBACK``): its question is harder to tell from one an entry
     answers, and choices cost a resident less than a fallback when one of them fits. For
     the same reason fewer of them may be answered directly (``long_max_out_of_scope``).
@@ -200,9 +246,7 @@ def calibrate(
     short, long = by_length(observations)
     return (
         choose_thresholds(short, max_wrong, max_out_of_scope),
-        choose_thresholds(
-            long, max_wrong, long_max_out_of_scope, LONG_OUT_OF_SCOPE_FALLBACK, LONG_MIN_DISTINCT
-        ),
+        choose_thresholds(long, max_wrong, long_max_out_of_scope, LONG_OUT_OF_SCOPE_FALLBACK),
     )
 
 

@@ -4,9 +4,10 @@ A resident's consultation is mostly facts ("我婚前父母给我买了房子，
 with the question at the end or scattered. The message is cut into clauses at
 punctuation (and, for a message typed without any, before words that open a question
 such as 请问 or 那); a clause asks something when it holds a question word (吗, 能不能,
-怎么办, 是否, 可以…吗, 多少, 谁, 该 …). The *focus* of the message is its asking clauses,
-each with the clause before it when it is too short to say what it is about ("可以吗",
-"怎么办"), so that who acts against whom stays with the question. The matcher scores
+怎么办, 是否, 可以…吗, 多少, 谁, 该 …), unless the word only tells what was done
+("他写了房子怎么分"). The *focus* of the message is its asking clauses, each with the
+clause before it when it is too short to say what it is about ("可以吗", "怎么办"), so
+that who acts against whom stays with the question. The matcher scores
 entries on the focus and weighs the rest of the story only as the key facts that
 decide between close entries (:mod:`knowledge.matching.matcher`).
 """
@@ -31,6 +32,10 @@ _QUESTION_OPENING = re.compile(
     r"(?=请问|想问|咨询一下|我想知道|那么|那我|那他|那她|那这|现在我|现在他)"
 )
 _QUESTION_MARK = re.compile(r"[？?]")
+# A wh-word after 了 tells what was done ("他写了房子怎么分", "借了多少"): such a clause asks
+# nothing unless it is the message's last question or a question mark or 吗 ends it.
+_NARRATED = re.compile("了.*(?:怎么|怎样|如何|什么|啥|多少|谁|哪)")
+_ASKS_AT_END = re.compile("(?:吗|么|呢)$")
 _QUESTION_WORDS = re.compile(
     "吗|么$|呢$|能不能|可不可以|会不会|是不是|有没有|要不要|算不算|该不该|行不行|用不用|"
     "需不需要|怎么|怎样|咋|如何|是否|能否|可否|可以|多少|多久|多长|几年|几成|"
@@ -42,11 +47,13 @@ _QUESTION_WORDS = re.compile(
 class Focus:
     """What a message asks (``question``) and the whole message, both cleaned.
 
-    ``is_whole`` is true for a short message, or one whose question is most of it.
+    ``is_whole`` is true for a short message, or one whose question is most of it;
+    ``long`` for one longer than ``SHORT_MESSAGE`` (cleaned), whatever its question.
     """
 
     question: str
     whole: str
+    long: bool = False
 
     @property
     def is_whole(self) -> bool:
@@ -78,6 +85,16 @@ def _marked_clauses(text: str) -> list[tuple[str, bool]]:
     return marked
 
 
+def _narrates(clause: str, marked: bool) -> bool:
+    """Whether an asking-looking clause only tells what was done (``_NARRATED``)."""
+    simplified = to_simplified(clause)
+    return (
+        not marked
+        and _NARRATED.search(simplified) is not None
+        and _ASKS_AT_END.search(simplified) is None
+    )
+
+
 def find_focus(text: str) -> Focus:
     """The asking part of ``text`` and the whole of it, cleaned as the matcher compares them."""
     whole = clean_text(text)
@@ -85,17 +102,24 @@ def find_focus(text: str) -> Focus:
         return Focus(whole, whole)
     clauses = _marked_clauses(text)
     cleaned = clean_texts([clause for clause, _ in clauses]) if clauses else []
+    asking = [
+        position
+        for position, (clause, marked) in enumerate(clauses)
+        if cleaned[position] and asks(clause, marked)
+    ]
     chosen: set[int] = set()
-    for position, (clause, marked) in enumerate(clauses):
-        if cleaned[position] and asks(clause, marked):
-            chosen.add(position)
-            if len(cleaned[position]) < BARE_QUESTION and position > 0:
-                chosen.add(position - 1)
+    for position in asking:
+        clause, marked = clauses[position]
+        if position != asking[-1] and _narrates(clause, marked):
+            continue
+        chosen.add(position)
+        if len(cleaned[position]) < BARE_QUESTION and position > 0:
+            chosen.add(position - 1)
     if not chosen:
         # No question word at all: residents put the question last.
         last = max(i for i, words in enumerate(cleaned) if words) if any(cleaned) else 0
         chosen = {last, last - 1} - {-1}
     question = "".join(cleaned[i] for i in sorted(chosen))
     if not question or len(question) >= WHOLE_SHARE * len(whole):
-        return Focus(whole, whole)
-    return Focus(question, whole)
+        return Focus(whole, whole, long=True)
+    return Focus(question, whole, long=True)

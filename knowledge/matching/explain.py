@@ -2,19 +2,52 @@
 
 from __future__ import annotations
 
+from knowledge.matching.clauses import SHORT_MESSAGE
 from knowledge.matching.matcher import Match, Thresholds
 
 #: band → what staff read it as.
 BAND_NAMES = {"answer": "直接回答", "choices": "给出选项", "fallback": "答不了（兜底回复）"}
+#: A long message's short readings, as staff read them.
+READING_NAMES = {"question": "把其中的问题单独读", "whole": "把整段话当一句短问题读"}
 
 
-def band_reasons(match: Match, thresholds: Thresholds) -> list[str]:
-    """Each rule of :func:`knowledge.matching.matcher.band_for` as it held for ``match``.
+def band_reasons(match: Match, thresholds: Thresholds, long_thresholds: Thresholds) -> list[str]:
+    """Why ``match`` got its band, first line first, then the figures.
 
-    The first line says which rule decided the band; the others show the figures.
+    A short message is explained by each rule of
+    :func:`knowledge.matching.matcher.band_for`; a long one (``match.long``) by the
+    long-message rules of :meth:`knowledge.matching.matcher.MatchIndex.match`.
     """
     if not match.candidates:
         return ["没有任何条目和这句话有共同的字词，所以答不了。"]
+    if match.long:
+        return _long_reasons(match, long_thresholds)
+    return _short_reasons(match, thresholds)
+
+
+def _long_reasons(match: Match, thresholds: Thresholds) -> list[str]:
+    """Why a long message got its band."""
+    best = match.candidates[0].score
+    opening = f"这是一段长咨询（超过{SHORT_MESSAGE}个字）：先结合问题和整段事实给条目排序，"
+    if match.settled_by is not None:
+        return [
+            f"{opening}再{READING_NAMES[match.settled_by]}，它满足长咨询直接回答的条件"
+            f"（最高分至少 {thresholds.answer:.3f}、领先第二名 {thresholds.lead:.3f}、"
+            f"多解释 {thresholds.distinct:.0%}），而且第一名和排序的第一名是同一条，所以直接回答。",
+        ]
+    if best < thresholds.choices:
+        return [
+            f"{opening}最高分 {best:.3f} 低于长咨询给选项的线 {thresholds.choices:.3f}，所以答不了。"
+        ]
+    return [
+        f"{opening}最高分 {best:.3f} 达到长咨询给选项的线 {thresholds.choices:.3f}；"
+        "但无论把其中的问题单独读，还是把整段话当一句短问题读，都没有以排序第一的条目"
+        "满足直接回答的条件，所以给出选项。",
+    ]
+
+
+def _short_reasons(match: Match, thresholds: Thresholds) -> list[str]:
+    """Each rule of :func:`knowledge.matching.matcher.band_for` as it held for ``match``."""
     best = match.candidates[0].score
     runner_up = match.candidates[1].score if len(match.candidates) > 1 else 0.0
     lead = best - thresholds.runner_up_weight * runner_up

@@ -13,6 +13,10 @@ one of three bands:
 - **answer**: one entry scores high and clearly ahead of the runner-up;
 - **choices**: something fits, but not clearly enough — offer the top 3;
 - **fallback**: nothing fits well enough; say so and name a person to ask.
+
+A message longer than a short one is ranked on the question inside it with the story as
+key facts, and answered only when a short reading of it (its question alone, or the whole
+of it) would be answered with the entry that ranking puts first (:meth:`MatchIndex.match`).
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from knowledge.matching.features import distinct, feature_codes, row_bits, sorte
 from knowledge.matching.normalize import SynonymFolder, clean_text, clean_texts
 
 Band = Literal["answer", "choices", "fallback"]
+#: The short readings of a long message: its question alone, and the whole of it.
+Reading = Literal["question", "whole"]
 #: Entries' scores, and for each the share of the message its document explains.
 Scores = tuple[dict[int, float], dict[int, float]]
 
@@ -62,15 +68,16 @@ class Thresholds:
     """
 
     answer: float = 0.35
-    lead: float = 0.0
+    lead: float = 0.12
     runner_up_weight: float = 0.8
     distinct: float = 0.1
     choices: float = 0.31
 
 
-#: The bands of a long message, calibrated on long held-out alternates and long stories no
-#: entry answers (``flask kb calibrate`` prints both sets).
-LONG_MESSAGE_THRESHOLDS = Thresholds(answer=0.15, lead=0.13, distinct=0.18, choices=0.225)
+#: The bands of a message longer than a short one, calibrated on long held-out alternates
+#: and long stories no entry answers (``flask kb calibrate`` prints both sets): its short
+#: readings must pass them to be answered, its ranking reach ``choices`` for choices.
+LONG_MESSAGE_THRESHOLDS = Thresholds(answer=0.35, lead=0.16, distinct=0.12, choices=0.223)
 
 
 @dataclass(frozen=True)
@@ -103,8 +110,14 @@ class Match:
     band: Band
     candidates: tuple[Candidate, ...]
     distinct: float = 0.0
-    long: bool = False  # a long message: its question clauses were set apart
-    settled: bool = False  # a long message answered as the whole of it would be, short
+    long: bool = False  # longer than a short message: banded by the long-message rules
+    # Which short reading of a long message answered it: its question alone or the whole.
+    settled_by: Reading | None = None
+
+    @property
+    def settled(self) -> bool:
+        """Whether a long message was answered because a short reading of it agreed."""
+        return self.settled_by is not None
 
     @property
     def best(self) -> Candidate | None:
@@ -236,7 +249,9 @@ class MatchIndex:
     def _focus(self, text: str) -> Focus:
         """The question and the whole of ``text``, normalised and with synonyms folded."""
         focus = find_focus(text)
-        return Focus(self.folder.fold(focus.question), self.folder.fold(focus.whole))
+        return replace(
+            focus, question=self.folder.fold(focus.question), whole=self.folder.fold(focus.whole)
+        )
 
     def _candidates(self, scores: dict[int, float], limit: int) -> list[Candidate]:
         """The ``limit`` best-scored entries as candidates, best first."""
@@ -326,9 +341,9 @@ class MatchIndex:
             focus.whole, LONG_CANDIDATE_POOL
         )
 
-    def _long_scores(self, question: _Pool, whole: _Pool) -> tuple[Scores, Scores]:
+    def _long_scores(self, question: _Pool, whole: _Pool) -> tuple[Scores, Scores, Scores]:
         """Scores of a long message (its question first, the whole story as key facts),
-        and those of the whole message alone.
+        and those of its question alone and of the whole of it alone.
 
         Entries are pooled from both the question and the whole message, and each is
         scored on both; the question weighs ``1 - KEY_FACTS_WEIGHT``.
@@ -344,27 +359,51 @@ class MatchIndex:
             + KEY_FACTS_WEIGHT * story_explained[entry_id]
             for entry_id in asked
         }
-        return (scores, explained), (story, story_explained)
+        return (scores, explained), (asked, asked_explained), (story, story_explained)
 
     def match(self, text: str) -> Match:
         """Rank ``text`` and decide its band from the calibrated thresholds.
 
-        A long message is scored on its question with the story as key facts
-        (:meth:`_long_scores`) and banded by the thresholds calibrated on long messages
-        — unless the whole of it would be answered directly as a short message, with
-        the same entry first: then it is answered (``settled``). ``distinct`` is how much
-        more of the message the best entry explains than the runner-up: words both
-        explain cancel out, so only the differences count.
+        A short message (up to :data:`knowledge.matching.clauses.SHORT_MESSAGE`
+        characters) is banded by the short thresholds. A longer one is ranked on its
+        question with the story as key facts (:meth:`_long_scores`; a message that is all
+        question, on the whole of it) and
+        answered directly only when a short reading agrees: its question alone, or the
+        whole of it, passes the answer rules of the long-message thresholds with the
+        entry the key facts put first (``settled_by``). Otherwise it gets choices when its
+        best entry reaches their ``choices``, and falls back below it. ``distinct`` is how much more of the message the best entry explains
+        than the runner-up: words both explain cancel out, so only the differences count.
         """
         focus = self._focus(text)
-        if focus.is_whole:
+        if not focus.long:
             return self._verdict(*self._scores(self._pool(focus.whole)), self.thresholds)
-        scores, story = self._long_scores(*self._long_pools(focus))
-        whole_verdict = self._verdict(*story, self.thresholds)
-        verdict = replace(self._verdict(*scores, self.long_thresholds), long=True)
-        if whole_verdict.band == "answer" and _same_best(whole_verdict, verdict):
-            return replace(verdict, band="answer", settled=True)
-        return verdict
+        ranked, short_readings = self._long_readings(focus)
+        for reading, short in short_readings.items():
+            if short.band == "answer" and _same_best(short, ranked):
+                return replace(ranked, band="answer", settled_by=reading)
+        return ranked
+
+    def long_readings(self, text: str) -> tuple[Match, dict[Reading, Match]] | None:
+        """For a long message, its verdict on the long-message cut (choices or fallback)
+        and the verdicts of its short readings (its question alone, the whole of it)
+        under the long-message thresholds; None for a short message."""
+        focus = self._focus(text)
+        return self._long_readings(focus) if focus.long else None
+
+    def _long_readings(self, focus: Focus) -> tuple[Match, dict[Reading, Match]]:
+        """:meth:`long_readings` of a long message's focus."""
+        if focus.is_whole:
+            scores = asked = story = self._scores(self._pool(focus.whole))
+        else:
+            scores, asked, story = self._long_scores(*self._long_pools(focus))
+        ranked = self._verdict(*scores, self.long_thresholds)
+        ranked = replace(
+            ranked, band="fallback" if ranked.band == "fallback" else "choices", long=True
+        )
+        return ranked, {
+            "question": self._verdict(*asked, self.long_thresholds),
+            "whole": self._verdict(*story, self.long_thresholds),
+        }
 
     def _verdict(
         self, scores: dict[int, float], explained: dict[int, float], thresholds: Thresholds
