@@ -121,6 +121,23 @@ def test_long_messages_are_calibrated_on_their_readings() -> None:
     assert long.out_of_scope_fallback == 0.0
 
 
+def test_the_key_facts_lead_is_chosen_when_it_lets_more_stories_be_answered() -> None:
+    # Stories whose reading is clear: the right ones lead on their key facts, the wrong
+    # ones (a reading pointing where the story does not) are neck and neck.
+    right = [
+        Observation(0.4, 0.1, 0.1, True, True, long=True, readings=((0.5, 0.3, 0.15),))
+        for _ in range(60)
+    ]
+    wrong = [
+        Observation(0.4, 0.45, 0.0, True, False, long=True, readings=((0.5, 0.3, 0.15),))
+        for _ in range(10)
+    ]
+    outside = [Observation(0.2, 0.1, 0.1, False, False, long=True) for _ in range(40)]
+    chosen = choose_thresholds([*right, *wrong, *outside], max_wrong=0.02, max_out_of_scope=0.03)
+    assert chosen.thresholds.key_facts_lead > 0
+    assert chosen.direct_correct == 60 / 70 and chosen.direct_wrong == 0
+
+
 def test_a_reading_of_a_long_message_answers_only_what_its_ranking_put_first() -> None:
     index = MatchIndex(ENTRIES, [])
     story = "我们两口子结婚十年了，这几年一直过不到一块去，商量好了去民政局协议离婚，请问协议离婚要等多久？"

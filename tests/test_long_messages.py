@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from knowledge.matching.evaluation import (
     resolver_for,
     select_part,
 )
-from knowledge.matching.matcher import MatchIndex
+from knowledge.matching.matcher import LONG_MESSAGE_THRESHOLDS, MatchIndex
 from knowledge.store import published_entries
 from knowledge.synonyms import synonym_groups
 
@@ -286,3 +287,24 @@ def test_a_real_question_with_its_entry_in_the_first_three_mostly_gets_choices(
             offered += match.band != "fallback"
     assert ranked >= 120
     assert offered / ranked >= 0.85
+
+
+def test_a_reading_answers_only_when_the_key_facts_keep_its_entry_ahead(
+    seeded_database: Path,
+) -> None:
+    db: Database = connect(seeded_database)
+    try:
+        entries, synonyms = published_entries(db), synonym_groups(db)
+    finally:
+        db.close()
+    story = (
+        "我和老公结婚八年了，这两年一直吵架，他还经常不回家，上个月我们商量好了去民政局"
+        "协议离婚，工作人员说要先等一段时间，请问离婚冷静期是多长时间？"
+    )
+    shipped = MatchIndex(entries, synonyms)
+    assert shipped.match(story).band == "answer"
+    strict = MatchIndex(
+        entries, synonyms, long_thresholds=replace(LONG_MESSAGE_THRESHOLDS, key_facts_lead=1.0)
+    )
+    match = strict.match(story)
+    assert match.band == "choices" and match.settled_by is None

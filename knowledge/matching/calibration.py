@@ -31,6 +31,8 @@ LONG_OUT_OF_SCOPE_FILE = Path(__file__).parent / "calibration_data" / "long_out_
 LONG_OUT_OF_SCOPE_FALLBACK = 0.7
 # Share of the long out-of-scope stories that may be answered directly (short ones: 5%).
 LONG_MAX_OUT_OF_SCOPE = 0.03
+# The leads tried for a long message's ranking on question and key facts together.
+KEY_FACTS_LEADS = (0.0, 0.05, 0.1, 0.15)
 
 
 @dataclass(frozen=True)
@@ -134,14 +136,16 @@ class _Table:
         """Direct correct, direct wrong (of in-scope); answered, fallback (of out-of-scope).
 
         A short message is answered when it passes ``t``; a long one when one of its
-        agreeing short readings does.
+        agreeing short readings does and its ranking leads by ``t.key_facts_lead``.
         """
         answered = ~self.long & _passes(t, self.best, self.runner_up, self.distinct)
         if self.readings.shape[1]:
             reading = self.readings
-            answered |= self.long & _passes(
-                t, reading[..., 0], reading[..., 1], reading[..., 2]
-            ).any(axis=1)
+            answered |= (
+                self.long
+                & (self.best - t.runner_up_weight * self.runner_up >= t.key_facts_lead)
+                & _passes(t, reading[..., 0], reading[..., 1], reading[..., 2]).any(axis=1)
+            )
         plausible = answered | (self.best >= t.choices)
         return (
             float((answered & self.inside & self.right).sum()) / self.n_inside,
@@ -176,14 +180,20 @@ def choose_thresholds(
     """
     table = _Table(observations)
     best: tuple[float, Thresholds] | None = None
-    for answer, lead, distinct in itertools.product(
-        np.arange(0.15, 0.5, 0.025), np.arange(0.0, 0.3, 0.01), np.arange(0.0, 0.3, 0.02)
+    # The key facts' lead only bands long messages: try it only when there are some.
+    key_facts_leads = KEY_FACTS_LEADS if table.long.any() else (0.0,)
+    for answer, lead, distinct, key_facts_lead in itertools.product(
+        np.arange(0.15, 0.5, 0.025),
+        np.arange(0.0, 0.3, 0.01),
+        np.arange(0.0, 0.3, 0.02),
+        key_facts_leads,
     ):
         thresholds = Thresholds(
             answer=round(float(answer), 3),
             lead=round(float(lead), 3),
             distinct=round(float(distinct), 3),
             choices=0.0,
+            key_facts_lead=key_facts_lead,
         )
         correct, wrong, answered, _ = table.figures(thresholds)
         if (

@@ -50,7 +50,7 @@ FUZZ_WEIGHT = 0.3  # share of rapidfuzz string similarity in a phrasing's score
 DOCUMENT_WEIGHT = 0.5  # share of how much of the message the whole entry explains
 ANSWER_PREFIX = 100  # characters of the answer that join the entry's document
 CANDIDATE_POOL = 32  # best phrasings re-scored per message
-LONG_CANDIDATE_POOL = 8  # per text of a long message: its question and the whole of it
+LONG_CANDIDATE_POOL = 8  # the whole of a long message (its question pools as a short one)
 QUERY_CAP = 0.5  # a long message weighs at most this many typical phrasings
 # Share of the whole story in a long message's score; the rest is its question's.
 KEY_FACTS_WEIGHT = 0.4
@@ -65,6 +65,8 @@ class Thresholds:
     leads the runner-up by ``lead`` (after discounting ``runner_up_weight`` × its score),
     and the words only the best entry explains outweigh those only the runner-up
     explains by ``distinct`` (a share of the message). Below ``choices`` it falls back.
+    A long message's short reading answers it only when its ranking on question and key
+    facts together also leads the runner-up by ``key_facts_lead``.
     """
 
     answer: float = 0.35
@@ -72,12 +74,15 @@ class Thresholds:
     runner_up_weight: float = 0.8
     distinct: float = 0.1
     choices: float = 0.31
+    key_facts_lead: float = 0.0
 
 
 #: The bands of a message longer than a short one, calibrated on long held-out alternates
 #: and long stories no entry answers (``flask kb calibrate`` prints both sets): its short
 #: readings must pass them to be answered, its ranking reach ``choices`` for choices.
-LONG_MESSAGE_THRESHOLDS = Thresholds(answer=0.35, lead=0.16, distinct=0.12, choices=0.223)
+LONG_MESSAGE_THRESHOLDS = Thresholds(
+    answer=0.35, lead=0.14, distinct=0.12, choices=0.223, key_facts_lead=0.1
+)
 
 
 @dataclass(frozen=True)
@@ -337,9 +342,7 @@ class MatchIndex:
 
     def _long_pools(self, focus: Focus) -> tuple[_Pool, _Pool]:
         """The pools of a long message's question and of the whole of it."""
-        return self._pool(focus.question, LONG_CANDIDATE_POOL), self._pool(
-            focus.whole, LONG_CANDIDATE_POOL
-        )
+        return self._pool(focus.question), self._pool(focus.whole, LONG_CANDIDATE_POOL)
 
     def _long_scores(self, question: _Pool, whole: _Pool) -> tuple[Scores, Scores, Scores]:
         """Scores of a long message (its question first, the whole story as key facts),
@@ -370,7 +373,8 @@ class MatchIndex:
         question, on the whole of it) and
         answered directly only when a short reading agrees: its question alone, or the
         whole of it, passes the answer rules of the long-message thresholds with the
-        entry the key facts put first (``settled_by``). Otherwise it gets choices when its
+        entry the key facts put first, which leads there by ``key_facts_lead``
+        (``settled_by``). Otherwise it gets choices when its
         best entry reaches their ``choices``, and falls back below it. ``distinct`` is how much more of the message the best entry explains
         than the runner-up: words both explain cancel out, so only the differences count.
         """
@@ -378,6 +382,8 @@ class MatchIndex:
         if not focus.long:
             return self._verdict(*self._scores(self._pool(focus.whole)), self.thresholds)
         ranked, short_readings = self._long_readings(focus)
+        if _lead(ranked, self.long_thresholds) < self.long_thresholds.key_facts_lead:
+            return ranked
         for reading, short in short_readings.items():
             if short.band == "answer" and _same_best(short, ranked):
                 return replace(ranked, band="answer", settled_by=reading)
@@ -417,6 +423,15 @@ class MatchIndex:
         return Match(
             band_for(candidates, distinct, thresholds), tuple(candidates), round(distinct, 4)
         )
+
+
+def _lead(match: Match, thresholds: Thresholds) -> float:
+    """How far a verdict's best candidate leads the discounted runner-up (0 if none)."""
+    candidates = match.candidates
+    if not candidates:
+        return 0.0
+    runner_up = candidates[1].score if len(candidates) > 1 else 0.0
+    return candidates[0].score - thresholds.runner_up_weight * runner_up
 
 
 def _same_best(first: Match, second: Match) -> bool:
