@@ -67,10 +67,12 @@ def test_postings_index_scores_like_brute_force(cuts: list[int]) -> None:
         shared, weight = expected_weights(texts, query)
         result = index.shared_weight(codes)
         if not any(shared):
-            assert result is None or not result[0].any()
+            assert result is None or len(result.rows) == 0
             continue
         assert result is not None
-        assert np.allclose(result[0], shared) and result[1] == pytest.approx(weight)
+        assert np.allclose(result.weight_of(np.arange(len(texts))), shared)
+        assert result.rows.tolist() == [row for row, value in enumerate(shared) if value]
+        assert result.query_weight == pytest.approx(weight)
 
 
 @pytest.mark.parametrize("cuts", [[], [2], [5, 6, 40], list(range(4, 60, 4))])
@@ -109,7 +111,7 @@ def test_features_in_too_many_rows_are_not_scored(monkeypatch: pytest.MonkeyPatc
     index = build(PostingsBuilder(), texts, [2])
     found = index.shared_weight(np.unique(feature_codes(["离婚冷静期"])[1]))
     assert found is not None
-    shared, _weight = found
+    shared = found.weight_of(np.arange(len(texts)))
     # 离, 婚 and 离婚 are in four rows: only 冷静期's features count.
     assert shared[0] == 0 and shared[2] == 0 and shared[1] > 0
 
@@ -119,7 +121,22 @@ def test_chunks_past_65536_rows_keep_their_row_numbers() -> None:
     index = build(PostingsBuilder(), texts, [])
     found = index.shared_weight(np.unique(feature_codes(["遗嘱"])[1]))
     assert found is not None
-    assert np.flatnonzero(found[0]).tolist() == [70_000]
+    assert found.rows.tolist() == [70_000]
+
+
+@pytest.mark.parametrize("sparse_hits", [1, 10**9])
+def test_hits_are_the_same_gathered_sparsely_or_densely(
+    monkeypatch: pytest.MonkeyPatch, sparse_hits: int
+) -> None:
+    monkeypatch.setattr(feature_index, "SPARSE_HITS", sparse_hits)
+    texts = random_texts(60, seed=5)
+    index = build(PostingsBuilder(), texts, [20])
+    for query in QUERIES:
+        shared, _weight = expected_weights(texts, query)
+        found = index.shared_weight(np.unique(feature_codes([query])[1]))
+        if found is not None:
+            assert np.allclose(found.weight_of(np.arange(len(texts))), shared)
+            assert found.weight_of(np.array([0, 59, 0])).shape == (3,)
 
 
 def test_function_characters_alone_make_no_feature() -> None:

@@ -26,6 +26,8 @@ import numpy as np
 
 COMMON_FEATURE_ROWS = 2000
 COMMON_FEATURE_SHARE = 0.01
+# Hits are gathered sparsely (sorted) when there are fewer than one per this many rows.
+SPARSE_HITS = 20
 
 
 def _common_limit(size: int) -> int:
@@ -98,17 +100,47 @@ class PostingsIndex:
         self.postings = np.zeros(0, dtype=np.int32)
         self.row_weight = np.zeros(size)
 
-    def shared_weight(self, codes: np.ndarray) -> tuple[np.ndarray, float] | None:
-        """Per row, the weight of the message's features (unique sorted ``codes``) it
-        contains; and the message's own weight. None when no feature can be scored."""
+    def shared_weight(self, codes: np.ndarray) -> Hits | None:
+        """The rows that contain some of the message's features (unique sorted
+        ``codes``), the weight of those each contains, and the message's own weight.
+        None when no feature can be scored."""
         found = self.vocabulary.lookup(codes)
         if found is None:
             return None
         scored, query_weight = found
-        starts, ends = self.indptr[scored], self.indptr[scored + 1]
-        hit_rows = np.concatenate([self.postings[s:e] for s, e in zip(starts, ends, strict=True)])
-        hit_weights = np.repeat(self.vocabulary.idf[scored], ends - starts)
-        return np.bincount(hit_rows, weights=hit_weights, minlength=self.size), query_weight
+        starts = self.indptr[scored]
+        lengths = self.indptr[scored + 1] - starts
+        firsts = np.cumsum(lengths) - lengths
+        hit_rows = self.postings[np.repeat(starts - firsts, lengths) + np.arange(lengths.sum())]
+        hit_weights = np.repeat(self.vocabulary.idf[scored], lengths)
+        if len(hit_rows) * SPARSE_HITS < self.size:
+            # Few hits (most messages): sort them rather than sweep every row.
+            rows, owner = np.unique(hit_rows, return_inverse=True)
+            weights = np.bincount(owner, weights=hit_weights, minlength=len(rows))
+            return Hits(rows.astype(np.int64), weights, query_weight)
+        dense = np.bincount(hit_rows, weights=hit_weights, minlength=self.size)
+        rows = np.flatnonzero(dense > 0)
+        return Hits(rows, dense[rows], query_weight, dense)
+
+
+@dataclass(frozen=True)
+class Hits:
+    """The rows that share features with a message, ascending, with the weight of the
+    features each shares, and the message's own weight."""
+
+    rows: np.ndarray
+    weights: np.ndarray
+    query_weight: float
+    dense: np.ndarray | None = None  # every row's shared weight, when gathered densely
+
+    def weight_of(self, rows: np.ndarray) -> np.ndarray:
+        """The shared weight of each of ``rows`` (0 for a row that shares nothing)."""
+        if self.dense is not None:
+            return self.dense[rows]
+        if len(self.rows) == 0:
+            return np.zeros(len(rows))
+        slots = np.minimum(np.searchsorted(self.rows, rows), len(self.rows) - 1)
+        return np.where(self.rows[slots] == rows, self.weights[slots], 0.0)
 
 
 class PostingsBuilder:

@@ -32,7 +32,7 @@ from rapidfuzz.distance import Indel
 
 from knowledge.entries import Entry
 from knowledge.matching.clauses import Focus, find_focus
-from knowledge.matching.feature_index import ForwardBuilder, PostingsBuilder
+from knowledge.matching.feature_index import ForwardBuilder, Hits, PostingsBuilder
 from knowledge.matching.features import distinct, feature_codes, row_bits, sorted_keys
 from knowledge.matching.normalize import SynonymFolder, clean_text, clean_texts
 
@@ -50,7 +50,8 @@ FUZZ_WEIGHT = 0.3  # share of rapidfuzz string similarity in a phrasing's score
 DOCUMENT_WEIGHT = 0.5  # share of how much of the message the whole entry explains
 ANSWER_PREFIX = 100  # characters of the answer that join the entry's document
 CANDIDATE_POOL = 32  # best phrasings re-scored per message
-LONG_CANDIDATE_POOL = 8  # the whole of a long message (its question pools as a short one)
+QUESTION_POOL = 24  # best phrasings re-scored for the question of a long message
+LONG_CANDIDATE_POOL = 8  # phrasings of a long message's whole, entries of its question ranked
 QUERY_CAP = 0.5  # a long message weighs at most this many typical phrasings
 # Share of the whole story in a long message's score; the rest is its question's.
 KEY_FACTS_WEIGHT = 0.4
@@ -87,13 +88,13 @@ LONG_MESSAGE_THRESHOLDS = Thresholds(
 
 @dataclass(frozen=True)
 class _Pool:
-    """A prepared message and its features; the weight each phrasing shares with it
-    (None when none shares a feature) and the message's side of the overlap's
-    denominator; the phrasings and entries that overlap it most, best first."""
+    """A prepared message and its features; the phrasings that share features with it
+    (None when none does) and the message's side of the overlap's denominator; the
+    phrasings and entries that overlap it most, best first."""
 
     query: str
     codes: np.ndarray
-    shared: np.ndarray | None
+    hits: Hits | None
     scale: float
     rows: list[int]
     entries: list[int]
@@ -268,39 +269,42 @@ class MatchIndex:
 
     def _overlap(self, pool: _Pool, rows: np.ndarray) -> np.ndarray:
         """The overlap of each of ``rows`` (phrasings) with the pool's message (``ALPHA``)."""
-        assert pool.shared is not None
-        return pool.shared[rows] / (self.phrasing_norm[rows] * pool.scale)
+        assert pool.hits is not None
+        return pool.hits.weight_of(rows) / (self.phrasing_norm[rows] * pool.scale)
 
     def _best_rows(self, pool: _Pool, entry_ids: Collection[int]) -> list[int]:
         """For each of ``entry_ids``, its phrasing that overlaps the message most."""
-        rows = []
-        for entry_id in entry_ids:
-            slot = self.entry_slot[entry_id]
-            first, last = int(self.slot_rows[slot]), int(self.slot_rows[slot + 1])
-            if last > first:
-                overlap = self._overlap(pool, np.arange(first, last))
-                rows.append(first + int(np.argmax(overlap)))
-        return rows
+        slots = np.asarray([self.entry_slot[entry_id] for entry_id in entry_ids], dtype=np.int64)
+        firsts, lasts = self.slot_rows[slots], self.slot_rows[slots + 1]
+        firsts, lengths = firsts[lasts > firsts], (lasts - firsts)[lasts > firsts]
+        if len(lengths) == 0:
+            return []
+        # Every phrasing of every entry in one array, entry after entry.
+        starts = np.cumsum(lengths) - lengths
+        rows = np.repeat(firsts - starts, lengths) + np.arange(int(lengths.sum()))
+        overlap = self._overlap(pool, rows)
+        best = np.repeat(np.maximum.reduceat(overlap, starts), lengths)
+        # The first phrasing of each entry that reaches its entry's best overlap.
+        owner = np.repeat(np.arange(len(lengths)), lengths)
+        top = np.flatnonzero(overlap >= best)
+        return rows[top[np.unique(owner[top], return_index=True)[1]]].tolist()
 
     def _pool(self, query: str, size: int = CANDIDATE_POOL) -> _Pool:
         """The ``size`` phrasings a prepared ``query`` overlaps most, ready to be scored."""
         codes = self._codes(query)
         hits = self.phrasings.shared_weight(codes)
-        if hits is None:
+        if hits is None or len(hits.rows) == 0:
             return _Pool(query, codes, None, 1.0, [], [])
-        shared, query_weight = hits
         pool = _Pool(
             query,
             codes,
-            shared,
-            min(query_weight, QUERY_CAP * self.typical_phrasing) ** (1 - ALPHA),
+            hits,
+            min(hits.query_weight, QUERY_CAP * self.typical_phrasing) ** (1 - ALPHA),
             [],
             [],
         )
-        hit_rows = np.flatnonzero(shared > 0)
-        if len(hit_rows) == 0:
-            return replace(pool, shared=None)
-        overlap = self._overlap(pool, hit_rows)
+        hit_rows = hits.rows
+        overlap = hits.weights / (self.phrasing_norm[hit_rows] * pool.scale)
         count = min(len(hit_rows), size)
         top = np.argpartition(-overlap, count - 1)[:count]
         rows = hit_rows[top[np.argsort(-overlap[top], kind="stable")]].tolist()
@@ -311,7 +315,7 @@ class MatchIndex:
         """Scores of the pooled entries (and of ``extra`` ones) for the pool's message,
         and for each the share of the message its document explains."""
         query, codes = pool.query, pool.codes
-        if pool.shared is None:
+        if pool.hits is None:
             return dict.fromkeys(extra, 0.0), dict.fromkeys(extra, 0.0)
         pooled = set(pool.entries)
         rows = [*pool.rows, *self._best_rows(pool, [e for e in extra if e not in pooled])]
@@ -342,25 +346,29 @@ class MatchIndex:
 
     def _long_pools(self, focus: Focus) -> tuple[_Pool, _Pool]:
         """The pools of a long message's question and of the whole of it."""
-        return self._pool(focus.question), self._pool(focus.whole, LONG_CANDIDATE_POOL)
+        return self._pool(focus.question, QUESTION_POOL), self._pool(
+            focus.whole, LONG_CANDIDATE_POOL
+        )
 
     def _long_scores(self, question: _Pool, whole: _Pool) -> tuple[Scores, Scores, Scores]:
         """Scores of a long message (its question first, the whole story as key facts),
         and those of its question alone and of the whole of it alone.
 
-        Entries are pooled from both the question and the whole message, and each is
-        scored on both; the question weighs ``1 - KEY_FACTS_WEIGHT``.
+        The question is pooled nearly as a short message would be (``QUESTION_POOL``),
+        so that read alone it is banded against the runners-up a short question meets. The ``LONG_CANDIDATE_POOL`` entries it and
+        the whole message overlap most are ranked, each scored on both; the question
+        weighs ``1 - KEY_FACTS_WEIGHT``.
         """
         asked, asked_explained = self._scores(question, whole.entries)
-        story, story_explained = self._scores(whole, question.entries)
+        story, story_explained = self._scores(whole, question.entries[:LONG_CANDIDATE_POOL])
         scores = {
             entry_id: (1 - KEY_FACTS_WEIGHT) * asked[entry_id] + KEY_FACTS_WEIGHT * story[entry_id]
-            for entry_id in asked
+            for entry_id in story
         }
         explained = {
             entry_id: (1 - KEY_FACTS_WEIGHT) * asked_explained[entry_id]
             + KEY_FACTS_WEIGHT * story_explained[entry_id]
-            for entry_id in asked
+            for entry_id in story
         }
         return (scores, explained), (asked, asked_explained), (story, story_explained)
 
