@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import Flask
 from sqlite_utils import Database
 
 from bot.tryout import try_question
 from knowledge.matching.live_index import current_index
+from knowledge.matching.matcher import MatchIndex
+from knowledge.store import published_entries
+from knowledge.synonyms import synonym_groups
 
 
 def tryout(app: Flask, db: Database, text: str):
@@ -64,3 +69,20 @@ def test_a_long_story_that_fits_nothing_names_the_long_choices_line(
     )
     assert result.band == "fallback"
     assert "低于长咨询给选项的线" in result.reasons[0]
+
+
+def test_a_story_whose_key_facts_leave_a_tie_says_so(app: Flask, db: Database) -> None:
+    index = current_index(db, str(app.config["DATABASE"]))
+    strict = MatchIndex(
+        published_entries(db),
+        synonym_groups(db),
+        long_thresholds=replace(index.long_thresholds, key_facts_lead=1.0),
+    )
+    result = try_question(
+        db,
+        strict,
+        "我和老公结婚八年了，这两年一直吵架，他还经常不回家，上个月我们商量好了去民政局"
+        "协议离婚，工作人员说要先等一段时间，请问离婚冷静期是多长时间？",
+    )
+    assert result.band == "choices"
+    assert "结合全段事实" in result.reasons[0] and "分不清是哪一条" in result.reasons[0]

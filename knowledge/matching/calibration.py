@@ -5,12 +5,13 @@ In-scope evidence comes from the entries themselves: fold *k* holds out every en
 Out-of-scope evidence comes from ``knowledge/matching/calibration_data/out_of_scope.txt``, questions
 no entry answers, and ``long_out_of_scope.txt``, long stories no entry answers. The
 thresholds that answer the most held-out alternates directly while keeping wrong answers
-and answered out-of-scope questions under their caps are chosen for short messages. A
-long message is answered only when a short reading of it (its question alone, or the
-whole of it) is answered with the entry its key facts rank first, so the short
-thresholds decide that too; what long messages get on their own is where their choices
-start, cut on the long stories no entry answers. The labeled sets in tests/eval then
-measure the result on questions neither step saw.
+and answered out-of-scope questions under their caps are chosen — once for short
+messages, and once, on their own, for long ones. A long message is observed with the
+scores of its short readings (its question alone, the whole of it), since it is answered
+only when one of them passes with the entry its key facts rank first
+(:meth:`knowledge.matching.matcher.MatchIndex.match`), so every candidate threshold is
+tried on them. The labeled sets in tests/eval then measure the result on questions
+neither step saw.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from knowledge.entries import Entry
-from knowledge.matching.matcher import Match, MatchIndex, Thresholds, _same_best
+from knowledge.matching.matcher import Match, MatchIndex, Thresholds, same_best
 
 OUT_OF_SCOPE_FILE = Path(__file__).parent / "calibration_data" / "out_of_scope.txt"
 LONG_OUT_OF_SCOPE_FILE = Path(__file__).parent / "calibration_data" / "long_out_of_scope.txt"
@@ -46,7 +47,7 @@ class Observation:
     top_is_right: bool
     long: bool = False  # a long message, banded by the long-message rules
     # A long message's short readings that put the same entry first as its ranking, each
-    # as (best, runner-up, distinct): it is answered when one passes the short thresholds.
+    # as (best, runner-up, distinct): it is answered when one passes the long thresholds.
     readings: tuple[tuple[float, float, float], ...] = ()
 
 
@@ -88,7 +89,7 @@ def _observe(index: MatchIndex, text: str, expected: int | None) -> Observation:
         readings=tuple(
             _figures(short)
             for short in (readings[1].values() if readings else ())
-            if _same_best(short, match)
+            if same_best(short, match)
         ),
     )
 

@@ -33,11 +33,20 @@ def _long_reasons(match: Match, thresholds: Thresholds) -> list[str]:
         return [
             f"{opening}再{READING_NAMES[match.settled_by]}，它满足长咨询直接回答的条件"
             f"（最高分至少 {thresholds.answer:.3f}、领先第二名 {thresholds.lead:.3f}、"
-            f"多解释 {thresholds.distinct:.0%}），而且第一名和排序的第一名是同一条，所以直接回答。",
+            f"多解释 {thresholds.distinct:.0%}），第一名和排序的第一名是同一条，"
+            f"排序里它也领先第二名至少 {thresholds.key_facts_lead:.3f}，所以直接回答。",
         ]
     if best < thresholds.choices:
         return [
             f"{opening}最高分 {best:.3f} 低于长咨询给选项的线 {thresholds.choices:.3f}，所以答不了。"
+        ]
+    runner_up = match.candidates[1].score if len(match.candidates) > 1 else 0.0
+    lead = best - thresholds.runner_up_weight * runner_up
+    if lead < thresholds.key_facts_lead:
+        return [
+            f"{opening}最高分 {best:.3f} 达到长咨询给选项的线 {thresholds.choices:.3f}；"
+            f"但结合全段事实，第一名只领先第二名 {lead:.3f}，不到 {thresholds.key_facts_lead:.3f}，"
+            "分不清是哪一条，所以给出选项。",
         ]
     return [
         f"{opening}最高分 {best:.3f} 达到长咨询给选项的线 {thresholds.choices:.3f}；"

@@ -393,7 +393,7 @@ class MatchIndex:
         if _lead(ranked, self.long_thresholds) < self.long_thresholds.key_facts_lead:
             return ranked
         for reading, short in short_readings.items():
-            if short.band == "answer" and _same_best(short, ranked):
+            if short.band == "answer" and same_best(short, ranked):
                 return replace(ranked, band="answer", settled_by=reading)
         return ranked
 
@@ -442,7 +442,7 @@ def _lead(match: Match, thresholds: Thresholds) -> float:
     return candidates[0].score - thresholds.runner_up_weight * runner_up
 
 
-def _same_best(first: Match, second: Match) -> bool:
+def same_best(first: Match, second: Match) -> bool:
     """Whether two verdicts put the same entry first."""
     return (
         first.best is not None
