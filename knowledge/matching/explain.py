@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from knowledge.matching.clauses import SHORT_MESSAGE
-from knowledge.matching.matcher import Match, Thresholds
+from knowledge.matching.matcher import Match, Thresholds, lead_of
 
 #: band → what staff read it as.
 BAND_NAMES = {"answer": "直接回答", "choices": "给出选项", "fallback": "答不了（兜底回复）"}
@@ -40,8 +40,7 @@ def _long_reasons(match: Match, thresholds: Thresholds) -> list[str]:
         return [
             f"{opening}最高分 {best:.3f} 低于长咨询给选项的线 {thresholds.choices:.3f}，所以答不了。"
         ]
-    runner_up = match.candidates[1].score if len(match.candidates) > 1 else 0.0
-    lead = best - thresholds.runner_up_weight * runner_up
+    lead = lead_of(match, thresholds)
     if lead < thresholds.key_facts_lead:
         return [
             f"{opening}最高分 {best:.3f} 达到长咨询给选项的线 {thresholds.choices:.3f}；"
@@ -59,7 +58,7 @@ def _short_reasons(match: Match, thresholds: Thresholds) -> list[str]:
     """Each rule of :func:`knowledge.matching.matcher.band_for` as it held for ``match``."""
     best = match.candidates[0].score
     runner_up = match.candidates[1].score if len(match.candidates) > 1 else 0.0
-    lead = best - thresholds.runner_up_weight * runner_up
+    lead = lead_of(match, thresholds)
     if best < thresholds.choices:
         return [
             f"最高分 {best:.3f} 低于给选项的线 {thresholds.choices:.3f}，所以答不了。",

@@ -390,7 +390,7 @@ class MatchIndex:
         if not focus.long:
             return self._verdict(*self._scores(self._pool(focus.whole)), self.thresholds)
         ranked, short_readings = self._long_readings(focus)
-        if _lead(ranked, self.long_thresholds) < self.long_thresholds.key_facts_lead:
+        if lead_of(ranked, self.long_thresholds) < self.long_thresholds.key_facts_lead:
             return ranked
         for reading, short in short_readings.items():
             if short.band == "answer" and same_best(short, ranked):
@@ -433,7 +433,7 @@ class MatchIndex:
         )
 
 
-def _lead(match: Match, thresholds: Thresholds) -> float:
+def lead_of(match: Match, thresholds: Thresholds) -> float:
     """How far a verdict's best candidate leads the discounted runner-up (0 if none)."""
     candidates = match.candidates
     if not candidates:
