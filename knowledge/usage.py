@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -105,16 +106,7 @@ def usage_summary(db: Database, days: int = 14, today: date | None = None, top: 
             [*since, top],
         )
     )
-    top_topics = [
-        {**row, "name": topic_name(row["topic"])}
-        for row in db.query(
-            "SELECT entries.topic, count(*) AS answered FROM turns "
-            "JOIN entries ON entries.id = turns.entry_id "
-            f"WHERE turns.kind IN ('answer', 'selection') AND {_LOCAL_DAY} >= ? "
-            "GROUP BY entries.topic ORDER BY answered DESC, entries.topic LIMIT ?",
-            [*since, top],
-        )
-    ]
+    top_topics = _answered_by_topic(db, f"{_LOCAL_DAY} >= ?", since, top)
     return Usage(
         days=days,
         per_day=list(per_day.values()),
@@ -125,6 +117,22 @@ def usage_summary(db: Database, days: int = 14, today: date | None = None, top: 
         top_unanswered=unanswered_groups(db)[:top],
         waiting_review=drafts_in_review(db),
     )
+
+
+def _answered_by_topic(
+    db: Database, period: str, params: Sequence[Any], limit: int | None = None
+) -> list[dict[str, Any]]:
+    """Questions answered (directly or by a numbered choice) per topic in the turns that
+    match the SQL condition ``period``, most first, each with the topic's name."""
+    rows = db.query(
+        "SELECT entries.topic, count(*) AS answered FROM turns "
+        "JOIN entries ON entries.id = turns.entry_id "
+        f"WHERE turns.kind IN ('answer', 'selection') AND {period} "
+        "GROUP BY entries.topic ORDER BY answered DESC, entries.topic"
+        + ("" if limit is None else " LIMIT ?"),
+        [*params, *([] if limit is None else [limit])],
+    )
+    return [{**row, "name": topic_name(row["topic"])} for row in rows]
 
 
 @dataclass
@@ -162,16 +170,7 @@ def year_questions(db: Database, year: int, top: int = 10) -> YearQuestions:
         if month in months:
             setattr(months[month], kind, count)
     answered = "turns.kind IN ('answer', 'selection')"
-    by_topic = [
-        {**row, "name": topic_name(row["topic"])}
-        for row in db.query(
-            "SELECT entries.topic, count(*) AS answered FROM turns "
-            "JOIN entries ON entries.id = turns.entry_id "
-            f"WHERE {answered} AND {month_of} LIKE ? "
-            "GROUP BY entries.topic ORDER BY answered DESC, entries.topic",
-            [f"{year}-%"],
-        )
-    ]
+    by_topic = _answered_by_topic(db, f"{month_of} LIKE ?", [f"{year}-%"])
     top_entries = list(
         db.query(
             "SELECT turns.entry_id, entries.question, entries.topic, count(*) AS answered "
