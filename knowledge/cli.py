@@ -16,11 +16,16 @@ from knowledge.entry_checks import SEVERITY_NAMES, check_entry
 from knowledge.exchange import ExchangeError, export_file, import_file
 from knowledge.matching.calibration import (
     LONG_MAX_OUT_OF_SCOPE,
+    LONG_MAX_WRONG,
     LONG_OUT_OF_SCOPE_FILE,
+    MAX_OUT_OF_SCOPE,
+    MAX_WRONG,
     OUT_OF_SCOPE_FILE,
+    STORY_OPENINGS_FILE,
     calibrate,
     load_out_of_scope,
     observe,
+    told_as_stories,
 )
 from knowledge.matching.evaluation import (
     HALVES,
@@ -33,6 +38,7 @@ from knowledge.matching.evaluation import (
 )
 from knowledge.matching.live_index import current_index
 from knowledge.matching.matcher import MatchIndex
+from knowledge.matching.semantic import semantic_status
 from knowledge.review import ReviewError, approve_draft, get_draft, return_draft, submit_draft
 from knowledge.store import count_entries, get_entry, published_entries, set_status
 from knowledge.synonyms import (
@@ -178,9 +184,15 @@ def eval_command(path: Path, show_errors: bool, as_json: bool, part: str | None)
     show_default=True,
     help="每行一段知识库答不了的长咨询（讲经过再提问）。",
 )
-@click.option("--max-wrong", default=0.02, show_default=True, help="答错比例上限。")
+@click.option("--max-wrong", default=MAX_WRONG, show_default=True, help="短问题答错比例上限。")
 @click.option(
-    "--max-out-of-scope", default=0.05, show_default=True, help="范围外被直接回答的比例上限。"
+    "--long-max-wrong", default=LONG_MAX_WRONG, show_default=True, help="长咨询答错比例上限。"
+)
+@click.option(
+    "--max-out-of-scope",
+    default=MAX_OUT_OF_SCOPE,
+    show_default=True,
+    help="范围外被直接回答的比例上限。",
 )
 @click.option(
     "--long-max-out-of-scope",
@@ -192,22 +204,34 @@ def calibrate_command(
     out_of_scope_path: Path,
     long_out_of_scope_path: Path,
     max_wrong: float,
+    long_max_wrong: float,
     max_out_of_scope: float,
     long_max_out_of_scope: float,
 ) -> None:
     """Choose band thresholds for short and for long messages from held-out alternates
     and out-of-scope questions and stories."""
     db = get_db()
+    short_out_of_scope = load_out_of_scope(out_of_scope_path)
     observations = observe(
         published_entries(db),
         synonym_groups(db),
-        load_out_of_scope(out_of_scope_path) + load_out_of_scope(long_out_of_scope_path),
+        short_out_of_scope
+        + load_out_of_scope(long_out_of_scope_path)
+        + told_as_stories(short_out_of_scope, load_out_of_scope(STORY_OPENINGS_FILE)),
     )
     try:
-        results = calibrate(observations, max_wrong, max_out_of_scope, long_max_out_of_scope)
+        results = calibrate(
+            observations, max_wrong, max_out_of_scope, long_max_out_of_scope, long_max_wrong
+        )
     except ValueError as error:
         log.warning("calibration refused: %s", error)
         raise click.ClickException(f"没有阈值能同时满足两个上限：{error}") from None
+    semantic = any(o.semantic for o in observations)
+    click.echo(
+        "with the semantic opinion"
+        if semantic
+        else f"lexical only (semantic model: {semantic_status()['state']})"
+    )
     for name, result in zip(("short messages", "long messages"), results, strict=True):
         click.echo(
             f"{name}: held-out alternates {result.in_scope}, "

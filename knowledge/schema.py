@@ -223,3 +223,11 @@ def create_turns(db: Database) -> None:
         "FROM unanswered ORDER BY id"
     )
     db["unanswered"].drop()
+
+
+@migrations()
+def create_phrasing_vectors(db: Database) -> None:
+    """The semantic model's vectors of entries' phrasings, keyed by a hash of the text
+    embedded (:mod:`knowledge.matching.vector_cache`): a restart or another worker reads
+    them instead of embedding again, and an edit embeds only the phrasings it changed."""
+    db["phrasing_vectors"].create({"key": str, "vector": bytes}, pk="key", not_null={"vector"})

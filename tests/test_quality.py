@@ -1,4 +1,4 @@
-"""The shipped matcher on the shipped labeled set meets the quality targets of issue 3.
+"""The shipped matcher on the shipped labeled set against the quality targets of issue 15.
 
 The labeled questions (tests/eval/questions.jsonl) were written independently of the
 entries' alternates, and the thresholds were calibrated without them (knowledge/matching/calibration.py),
@@ -59,9 +59,16 @@ def test_direct_answers_are_right_at_least_90_percent(figures: Figures) -> None:
     assert figures.correct / figures.in_scope >= 0.90
 
 
-def test_wrong_direct_answers_stay_under_2_percent(figures: Figures) -> None:
-    assert figures.wrong / figures.in_scope <= 0.02
+@pytest.mark.xfail(
+    strict=True, reason="issue 15's target, not met: 90.3% with the semantic opinion (README)"
+)
+def test_direct_answers_are_right_at_least_95_percent(figures: Figures) -> None:
+    assert figures.correct / figures.in_scope >= 0.95
 
 
-def test_out_of_scope_questions_are_almost_never_answered(figures: Figures) -> None:
-    assert figures.out_of_scope_answered / figures.out_of_scope <= 0.05
+def test_wrong_direct_answers_stay_under_half_a_percent(figures: Figures) -> None:
+    assert figures.wrong / figures.in_scope <= 0.005
+
+
+def test_out_of_scope_questions_are_answered_at_most_3_percent(figures: Figures) -> None:
+    assert figures.out_of_scope_answered / figures.out_of_scope <= 0.03

@@ -18,8 +18,37 @@ def tryout(app: Flask, db: Database, text: str):
     return try_question(db, current_index(db, str(app.config["DATABASE"])), text)
 
 
+def lexical_tryout(db: Database, text: str):
+    """试一试 as it is without the semantic model: the lexical rules alone."""
+    index = MatchIndex(published_entries(db), synonym_groups(db), semantic=False)
+    return try_question(db, index, text)
+
+
+def test_a_question_the_lexical_evidence_settles_says_so(app: Flask, db: Database) -> None:
+    result = tryout(app, db, "老公打我")
+    assert result.band == "answer" and result.reply.kind == "answer"
+    assert "不必再看语义就直接回答" in result.reasons[0]
+    assert result.reply.entry_id == result.candidates[0].entry_id
+
+
+def test_a_question_the_rankings_agree_on_names_every_rule(app: Flask, db: Database) -> None:
+    result = tryout(app, db, "人民调解怎么申请")
+    assert result.band == "answer" and result.reply.entry_id == result.candidates[0].entry_id
+    assert result.reasons[0] == "参考了语义判断，各条都满足，所以直接回答："
+    assert "在语义排序中也排第一，在字词排序中也排第一" in result.reasons[1]
+    assert result.candidates[0].cosine is not None and result.candidates[0].cosine > 0.5
+
+
+def test_a_question_short_of_a_semantic_line_names_it(app: Flask, db: Database) -> None:
+    result = tryout(app, db, "冒充")
+    assert result.band == "choices" and result.reply.kind == "choices"
+    assert "参考了语义判断，但" in result.reasons[0] and "所以给出选项" in result.reasons[0]
+    assert "在字词排序中不排第一" in result.reasons[0]
+    assert [c["entry_id"] for c in result.reply.choices] == [c.entry_id for c in result.candidates]
+
+
 def test_a_clear_question_is_answered_and_every_rule_shown(app: Flask, db: Database) -> None:
-    result = tryout(app, db, "离婚冷静期多久")
+    result = lexical_tryout(db, "离婚冷静期多久")
     assert result.band == "answer" and result.reply.kind == "answer"
     assert result.reasons[0].startswith("三条都满足") and len(result.reasons) == 4
     assert result.reply.entry_id == result.candidates[0].entry_id
@@ -27,7 +56,7 @@ def test_a_clear_question_is_answered_and_every_rule_shown(app: Flask, db: Datab
 
 
 def test_an_ambiguous_question_names_the_rule_that_gave_choices(app: Flask, db: Database) -> None:
-    result = tryout(app, db, "冒充")
+    result = lexical_tryout(db, "冒充")
     assert result.band == "choices" and result.reply.kind == "choices"
     assert "所以给出选项" in result.reasons[0] and "不到" in result.reasons[0]
     assert [c["entry_id"] for c in result.reply.choices] == [c.entry_id for c in result.candidates]
@@ -47,8 +76,7 @@ def test_fixed_rules_are_named_and_nothing_is_recorded(app: Flask, db: Database)
 
 
 def test_a_long_story_is_explained_by_the_long_message_rules(app: Flask, db: Database) -> None:
-    result = tryout(
-        app,
+    result = lexical_tryout(
         db,
         "我和老公结婚八年了，这两年一直吵架，他还经常不回家，上个月我们商量好了去民政局"
         "协议离婚，工作人员说要先等一段时间，请问离婚冷静期是多长时间？",
@@ -77,6 +105,7 @@ def test_a_story_whose_key_facts_leave_a_tie_says_so(app: Flask, db: Database) -
         published_entries(db),
         synonym_groups(db),
         long_thresholds=replace(index.long_thresholds, key_facts_lead=1.0),
+        semantic=False,
     )
     result = try_question(
         db,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from knowledge.matching.clauses import SHORT_MESSAGE
-from knowledge.matching.matcher import Match, Thresholds, lead_of
+from knowledge.matching.matcher import Match, SemanticThresholds, Thresholds, lead_of
 
 #: band → what staff read it as.
 BAND_NAMES = {"answer": "直接回答", "choices": "给出选项", "fallback": "答不了（兜底回复）"}
@@ -16,10 +16,15 @@ def band_reasons(match: Match, thresholds: Thresholds, long_thresholds: Threshol
 
     A short message is explained by each rule of
     :func:`knowledge.matching.matcher.band_for`; a long one (``match.long``) by the
-    long-message rules of :meth:`knowledge.matching.matcher.MatchIndex.match`.
+    long-message rules of :meth:`knowledge.matching.matcher.MatchIndex.match`; one the
+    semantic opinion decided, or that the lexical evidence settled without it, by the
+    rules of :class:`knowledge.matching.matcher.SemanticThresholds`.
     """
     if not match.candidates:
         return ["没有任何条目和这句话有共同的字词，所以答不了。"]
+    active = long_thresholds if match.long else thresholds
+    if match.opinion != "unavailable" and active.semantic is not None:
+        return _semantic_reasons(match, active, active.semantic)
     if match.long:
         return _long_reasons(match, long_thresholds)
     return _short_reasons(match, thresholds)
@@ -86,5 +91,79 @@ def _short_reasons(match: Match, thresholds: Thresholds) -> list[str]:
         return ["三条都满足，所以直接回答：", *(text for _, text in checks)]
     return [
         f"最高分达到给选项的线 {thresholds.choices:.3f}，但{failed[0]}，所以给出选项：",
+        *(text for _, text in checks),
+    ]
+
+
+def _semantic_reasons(
+    match: Match, thresholds: Thresholds, semantic: SemanticThresholds
+) -> list[str]:
+    """Why a message got its band with the semantic model at hand: which line it
+    missed, or which rankings agreed and by how much."""
+    opening = (
+        f"这是一段长咨询（超过{SHORT_MESSAGE}个字），按问题和整段事实给条目排序。"
+        if match.long
+        else ""
+    )
+    kind = "长咨询" if match.long else ""
+    if match.band == "fallback":
+        best = match.candidates[0].score
+        return [
+            f"{opening}最高分 {best:.3f} 低于{kind}给选项的线 {thresholds.choices:.3f}，所以答不了。"
+        ]
+    if match.opinion == "skipped":
+        lead = lead_of(match, thresholds)
+        return [
+            f"{opening}字词上第一名领先第二名 {lead:.3f}，达到不必再看语义就直接回答的线 "
+            f"{semantic.sure_lead:.3f}，所以直接回答。",
+        ]
+    top = match.candidates[0]
+    runner_up = match.candidates[1].score if len(match.candidates) > 1 else 0.0
+    lead = top.score - thresholds.runner_up_weight * runner_up
+    cosine = top.cosine if top.cosine is not None else 0.0
+    cosine_lead = match.cosine_lead if match.cosine_lead is not None else 0.0
+    lexical_same = match.lexical_best == top.entry_id
+    rankings = (
+        f"综合排序第一的“{top.question}”，在语义排序中"
+        f"{'也排第一' if cosine_lead >= 0 else '不排第一'}，在字词排序中"
+        f"{'也排第一' if lexical_same else '不排第一'}"
+    )
+    if not lexical_same:
+        rankings += (
+            "（本规则" + ("要求" if semantic.lexical_agrees else "不要求") + "字词排序也一致）"
+        )
+    checks = [
+        (match.agreement, rankings),
+        (
+            top.score >= semantic.answer,
+            f"综合分（字词分 {top.lexical:.3f} 与语义相似度 {cosine:.3f} 的平均）{top.score:.3f}"
+            f"{'达到' if top.score >= semantic.answer else '低于'}直接回答的线 {semantic.answer:.3f}",
+        ),
+        (
+            lead >= semantic.lead,
+            f"综合分领先第二名：{top.score:.3f} − {thresholds.runner_up_weight:g}×{runner_up:.3f}"
+            f" = {lead:.3f}，{'达到' if lead >= semantic.lead else '不到'}要求的 {semantic.lead:.3f}",
+        ),
+        (
+            cosine >= semantic.cosine,
+            f"语义相似度 {cosine:.3f}{'达到' if cosine >= semantic.cosine else '低于'}要求的 "
+            f"{semantic.cosine:.3f}",
+        ),
+    ]
+    if semantic.cosine_lead > 0:
+        checks.append(
+            (
+                cosine_lead >= semantic.cosine_lead,
+                f"语义相似度领先其他候选 {cosine_lead:.3f}，"
+                f"{'达到' if cosine_lead >= semantic.cosine_lead else '不到'}要求的 "
+                f"{semantic.cosine_lead:.3f}",
+            )
+        )
+    failed = [text for held, text in checks if not held]
+    if match.band == "answer":
+        return [f"{opening}参考了语义判断，各条都满足，所以直接回答：", *(t for _, t in checks)]
+    return [
+        f"{opening}最高分达到{kind}给选项的线 {thresholds.choices:.3f}，参考了语义判断，"
+        f"但{failed[0] if failed else '未达到直接回答的条件'}，所以给出选项：",
         *(text for _, text in checks),
     ]

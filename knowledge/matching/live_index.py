@@ -19,6 +19,7 @@ from sqlite_utils import Database
 
 from knowledge.db import connect
 from knowledge.matching.matcher import MatchIndex
+from knowledge.matching.vector_cache import DatabaseVectorCache
 from knowledge.store import content_generation, published_entries
 from knowledge.synonyms import synonym_groups
 
@@ -55,7 +56,12 @@ def current_index(db: Database, key: str) -> MatchIndex:
 
 
 def _build(db: Database, generation: int) -> MatchIndex:
-    return MatchIndex(published_entries(db), synonym_groups(db), generation=generation)
+    return MatchIndex(
+        published_entries(db),
+        synonym_groups(db),
+        generation=generation,
+        vector_cache=DatabaseVectorCache(db),
+    )
 
 
 def _rebuild_in_background(key: str) -> None:
