@@ -38,7 +38,7 @@ from knowledge.matching.evaluation import (
 )
 from knowledge.matching.live_index import current_index
 from knowledge.matching.matcher import MatchIndex
-from knowledge.matching.semantic import semantic_status
+from knowledge.matching.semantic import SEMANTIC_STATES, messages_embedded, semantic_status
 from knowledge.review import ReviewError, approve_draft, get_draft, return_draft, submit_draft
 from knowledge.store import count_entries, get_entry, published_entries, set_status
 from knowledge.synonyms import (
@@ -152,6 +152,7 @@ def eval_command(path: Path, show_errors: bool, as_json: bool, part: str | None)
         questions = read_labeled_file(path)
         if part is not None:
             questions = select_part(questions, part)
+        embedded_before = messages_embedded()
         figures = evaluate(
             current_index(db, str(current_app.config["DATABASE"])),
             questions,
@@ -165,6 +166,11 @@ def eval_command(path: Path, show_errors: bool, as_json: bool, part: str | None)
     else:
         by_id = {entry.id: entry.question for entry in entries}
         click.echo(format_report(figures, by_id if show_errors else None))
+        status = semantic_status()
+        click.echo(
+            f"语义判断：{SEMANTIC_STATES[status['state']]}；"
+            f"本次评测中 {status['messages_embedded'] - embedded_before} 条消息做了语义计算。"
+        )
 
 
 @kb.command("calibrate")

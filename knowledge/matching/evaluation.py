@@ -349,11 +349,25 @@ def _outcome(match: Match, expected: int | None) -> str:
     return "fallback"
 
 
+def summary_line(figures: Figures) -> str:
+    """The five figures of issue 15 in one line: direct and right, wrong direct, helped and
+    fallback (of the questions a FAQ should answer), out-of-scope answered directly."""
+    faq, off_topic = figures.scope["faq"], figures.scope["off_topic"]
+    right = round(100 * figures.correct / faq.total, 1) if faq.total else 0.0
+    return (
+        f"汇总：直接答对 {right}%，直接答错 {faq.percent('wrong_direct')}%，"
+        f"帮到 {faq.percent('helped')}%，兜底 {faq.percent('fallback')}%"
+        f"（以上占应由问答解答的{faq.total}条）；"
+        f"范围外被直接回答 {off_topic.percent('wrong_direct')}%（{off_topic.total}条）"
+    )
+
+
 def format_report(figures: Figures, questions: dict[int, str] | None = None) -> str:
     """The figures as staff read them; with ``questions`` (id → question), the misses too."""
     lines = [
         f"共{figures.in_scope + figures.out_of_scope}条问题："
-        f"范围内{figures.in_scope}条，范围外{figures.out_of_scope}条。"
+        f"范围内{figures.in_scope}条，范围外{figures.out_of_scope}条。",
+        summary_line(figures),
     ]
     for title, names in (("范围内：", IN_SCOPE_OUTCOMES), ("范围外：", OUT_OF_SCOPE_OUTCOMES)):
         lines.append(title)

@@ -43,6 +43,9 @@ RECENT_MESSAGES = 1024
 #: to keep the transient memory of a large first build low.
 ENCODE_BATCH = 256
 
+#: The model's states, as staff read them.
+SEMANTIC_STATES = {"loaded": "已启用", "not_loaded": "尚未加载", "failed": "不可用（只按字词匹配）"}
+
 _LOCK = threading.Lock()
 _MEMO_LOCK = threading.Lock()
 _model: Any = None
