@@ -261,7 +261,7 @@ def measure_size(
     entries = padded_entries(shipped, size, SEED)
     texts = [query.text for query in queries]
     start = time.perf_counter()
-    index = MatchIndex(entries, synonyms)
+    index = MatchIndex(entries, synonyms, semantic=False)
     build_seconds = time.perf_counter() - start
     timings, matches = time_pufa(index, texts, args.rounds)
     baseline = Baseline(entries)

@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     rss_before = current_rss_mb()
     peak_before = peak_rss_mb()
     start = time.perf_counter()
-    index = MatchIndex(entries, synonyms)
+    index = MatchIndex(entries, synonyms, semantic=False)
     build_seconds = time.perf_counter() - start
     figures = {
         "entries": len(index),

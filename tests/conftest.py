@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
@@ -14,6 +16,7 @@ from sqlite_utils import Database
 
 from bot import create_app
 from knowledge.db import connect
+from knowledge.matching.semantic import MODEL_NAME, memo_snapshot, seed_memo
 from knowledge.users import User, create_user
 from tests.browser_support import CHROMIUM_ARGS, Opener, Tab, chromium_path, served, watch_page
 from tests.console_support import ACCOUNT_OF_ROLE, ACCOUNT_PASSWORD, sign_in
@@ -29,6 +32,23 @@ TEST_CONFIG = {
     # Nothing listens there: a test that reaches the WeChat API by mistake fails at once.
     "WECHAT_API_BASE": "http://127.0.0.1:9",
 }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_phrasing_vectors(pytestconfig: pytest.Config) -> Iterator[None]:
+    """One embedding cache for every test database, kept between runs in pytest's cache
+    folder (when the cache plugin is on): the suite embeds the shipped phrasings once."""
+    cache = getattr(pytestconfig, "cache", None)
+    path = cache.mkdir("pufa-semantic") / f"{MODEL_NAME}.npz" if cache is not None else None
+    if path is not None and path.exists():
+        try:
+            with np.load(path) as saved:
+                seed_memo({key: saved[key] for key in saved.files})
+        except (OSError, ValueError) as error:
+            logging.getLogger(__name__).warning("phrasing vectors %s not read: %s", path, error)
+    yield
+    if path is not None:
+        np.savez(path, **memo_snapshot())
 
 
 @pytest.fixture(scope="session")

@@ -66,6 +66,10 @@ class VectorCache(Protocol):
         """Store float16 vectors by key; a failure is logged, never raised."""
         ...
 
+    def missing(self, keys: Sequence[str]) -> list[str]:
+        """Those of ``keys`` that are not stored."""
+        ...
+
 
 def text_key(text: str) -> str:
     """The cache key of a text to embed: the model's name and a hash of the text."""
@@ -128,21 +132,41 @@ def _remember(vectors: dict[str, np.ndarray]) -> None:
             _MEMO[key] = vector
 
 
+def memo_snapshot() -> dict[str, np.ndarray]:
+    """A copy of the process-wide memo (key → float16 vector), e.g. to seed another run."""
+    with _MEMO_LOCK:
+        return dict(_MEMO)
+
+
+def seed_memo(vectors: dict[str, np.ndarray]) -> None:
+    """Add vectors saved from an earlier :func:`memo_snapshot` of the same model."""
+    _remember(
+        {
+            key: np.asarray(v, dtype=np.float16)
+            for key, v in vectors.items()
+            if v.shape == (DIMENSIONS,)
+        }
+    )
+
+
 def phrasing_vectors(texts: Sequence[str], cache: VectorCache | None = None) -> np.ndarray | None:
     """The float16 unit vectors of ``texts`` (one row each), or None without the model.
 
     Each text is looked up in the memo, then in ``cache``; only the rest are embedded, and
-    those are saved to both.
+    those are saved to both. Vectors the memo had but ``cache`` lacks are saved to it too,
+    so that another process finds them there.
     """
     if _loaded_model() is None:
         return None
     keys = [text_key(text) for text in texts]
     found = {key: _MEMO[key] for key in keys if key in _MEMO}
     wanted = list(dict.fromkeys(key for key in keys if key not in found))
-    if wanted and cache is not None:
-        stored = cache.load(wanted)
+    if cache is not None:
+        unsaved = set(cache.missing(list(dict.fromkeys(keys))))
+        stored = cache.load([key for key in wanted if key not in unsaved])
         found.update(stored)
         _remember(stored)
+        cache.save({key: found[key] for key in unsaved if key in found})
     text_of = dict(zip(keys, texts, strict=True))
     missing = list(dict.fromkeys(key for key in keys if key not in found))
     if missing:
@@ -152,7 +176,7 @@ def phrasing_vectors(texts: Sequence[str], cache: VectorCache | None = None) -> 
         found.update(fresh)
         _remember(fresh)
         if cache is not None:
-            cache.save(fresh)
+            cache.save({key: vector for key, vector in fresh.items() if key in unsaved})
     vectors = np.empty((len(texts), DIMENSIONS), dtype=np.float16)
     for row, key in enumerate(keys):
         vectors[row] = found[key]

@@ -48,6 +48,23 @@ class DatabaseVectorCache:
             log.warning("phrasing vectors not read from the database: %s", error)
         return found
 
+    def missing(self, keys: Sequence[str]) -> list[str]:
+        """Those of ``keys`` that are not stored (all of them if the table cannot be read)."""
+        stored: set[str] = set()
+        try:
+            for first in range(0, len(keys), LOOKUP_BATCH):
+                batch = list(keys[first : first + LOOKUP_BATCH])
+                marks = ",".join("?" * len(batch))
+                stored.update(
+                    key
+                    for (key,) in self.db.execute(
+                        f"SELECT key FROM phrasing_vectors WHERE key IN ({marks})", batch
+                    ).fetchall()
+                )
+        except sqlite3.Error as error:
+            log.warning("phrasing vectors not looked up in the database: %s", error)
+        return [key for key in keys if key not in stored]
+
     def save(self, vectors: dict[str, np.ndarray]) -> None:
         """Store float16 vectors by key; a failure is logged, never raised."""
         if not vectors:
