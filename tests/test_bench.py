@@ -174,3 +174,12 @@ def test_bench_readme_shows_how_to_run_every_benchmark() -> None:
     )
     assert programs
     assert [name for name in programs if f"python -m bench.{name}" not in readme] == []
+
+
+def test_semantic_benchmark_prints_its_costs_with_their_baselines(tmp_path: Path) -> None:
+    stdout, figures = _run("bench.bench_semantic", tmp_path, "--queries", "20", "--rounds", "1")
+    for expected in ("ms per phrasing", "baseline, lexical", "messages embedded by the gate"):
+        assert expected in stdout
+    assert figures["phrasings"] > 2000 and figures["embed_ms_per_phrasing"] > 0
+    assert 0 <= figures["messages_embedded"] <= figures["messages"] == 20
+    assert figures["vector_mb_per_worker_at_100k"]["float16"] < 1000
