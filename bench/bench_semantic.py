@@ -7,6 +7,10 @@ questions with the opinion against the lexical matcher alone (the baseline), how
 the gate embedded a message, and the memory the vectors take per worker at 100,000
 entries as float32, float16 and int8 (float16 is what the index holds; a memory-mapped
 file would be shared by the workers, not copied — not built yet).
+
+``--sizes`` also times matching at larger sizes (the shipped entries plus
+``bench/distractors.py``), with the distractors' vectors embedded once and kept in
+``bench/results/semantic_vectors.sqlite3`` for later runs.
 """
 
 from __future__ import annotations
@@ -16,15 +20,21 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from bench.common import machine, machine_line, summary_ms, write_json
+from bench.common import ROOT, machine, machine_line, summary_ms, write_json
+from bench.distractors import padded_entries
 from bench.knowledge_base import (
     add_labeled_argument,
     load_queries_or_report,
     sample,
     shipped_knowledge,
 )
+from knowledge.db import connect, migrate
 from knowledge.matching import semantic
 from knowledge.matching.matcher import MatchIndex
+from knowledge.matching.vector_cache import DatabaseVectorCache
+from knowledge.schema import migrations
+
+VECTOR_FILE = ROOT / "bench" / "results" / "semantic_vectors.sqlite3"
 
 PHRASINGS_AT_100K = 950_000  # ~9.5 phrasings per entry, as the shipped base has
 
@@ -42,7 +52,30 @@ def _timed(index: MatchIndex, texts: list[str], rounds: int) -> list[float]:
     return timings
 
 
-def measure(queries: int | None, rounds: int) -> dict[str, Any]:
+def measure_size(size: int, texts: list[str], rounds: int) -> dict[str, Any]:
+    """Matching at ``size`` entries with the opinion, and the lexical baseline's."""
+    entries, synonyms = shipped_knowledge()
+    padded = padded_entries(entries, size)
+    db = connect(VECTOR_FILE)
+    migrate(db, [migrations])
+    started = time.perf_counter()
+    index = MatchIndex(padded, synonyms, vector_cache=DatabaseVectorCache(db))
+    build = time.perf_counter() - started
+    lexical = MatchIndex(padded, synonyms, semantic=False)
+    embedded_before = semantic.messages_embedded()
+    with_opinion = _timed(index, texts, rounds)
+    return {
+        "size": size,
+        "phrasings": len(index.texts),
+        "build_seconds_with_cached_vectors": build,
+        "vector_mb": index.vectors.nbytes / 2**20 if index.vectors is not None else 0.0,
+        "match_ms_with_opinion": summary_ms(with_opinion),
+        "match_ms_lexical_baseline": summary_ms(_timed(lexical, texts, rounds)),
+        "messages_embedded": semantic.messages_embedded() - embedded_before,
+    }
+
+
+def measure(queries: int | None, rounds: int, sizes: list[int]) -> dict[str, Any]:
     """Every figure of this benchmark, as JSON-ready data."""
     entries, synonyms = shipped_knowledge()
     started = time.perf_counter()
@@ -81,6 +114,7 @@ def measure(queries: int | None, rounds: int) -> dict[str, Any]:
         "match_ms_lexical_baseline": summary_ms(alone),
         "messages": len(texts),
         "messages_embedded": embedded,
+        "sizes": [measure_size(size, texts, rounds) for size in sizes],
         "vector_mb_per_worker_at_100k": {
             "float32": PHRASINGS_AT_100K * semantic.DIMENSIONS * 4 / 2**20,
             "float16": PHRASINGS_AT_100K * semantic.DIMENSIONS * 2 / 2**20,
@@ -93,6 +127,16 @@ def report(figures: dict[str, Any]) -> str:
     """The figures as lines of text, each with its baseline where it has one."""
     opinion, alone = figures["match_ms_with_opinion"], figures["match_ms_lexical_baseline"]
     memory = figures["vector_mb_per_worker_at_100k"]
+    sized = []
+    for at in figures["sizes"]:
+        with_opinion, baseline = at["match_ms_with_opinion"], at["match_ms_lexical_baseline"]
+        sized.append(
+            f"at {at['size']:,} entries ({at['phrasings']:,} phrasings, vectors "
+            f"{at['vector_mb']:.0f} MB, build {at['build_seconds_with_cached_vectors']:.1f} s): "
+            f"p50 {with_opinion['p50']:.2f} ms p99 {with_opinion['p99']:.2f} ms "
+            f"(baseline, lexical: p50 {baseline['p50']:.2f} ms p99 {baseline['p99']:.2f} ms); "
+            f"messages embedded {at['messages_embedded']} of {figures['messages']}"
+        )
     return "\n".join(
         [
             machine_line(figures["machine"]),
@@ -113,6 +157,7 @@ def report(figures: dict[str, Any]) -> str:
             "vectors per worker at 100,000 entries: "
             f"float32 {memory['float32']:.0f} MB (baseline), float16 {memory['float16']:.0f} MB "
             f"(held now), int8 {memory['int8']:.0f} MB",
+            *sized,
         ]
     )
 
@@ -122,10 +167,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--queries", type=int, help="a seeded sample of the labeled questions")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--sizes", type=int, nargs="*", default=[], help="also time these sizes (entries)"
+    )
     parser.add_argument("--json", help="also write the figures to this file")
     add_labeled_argument(parser)
     arguments = parser.parse_args()
-    figures = measure(arguments.queries, max(arguments.rounds, 1))
+    figures = measure(arguments.queries, max(arguments.rounds, 1), arguments.sizes)
     print(report(figures))
     write_json(arguments.json, figures)
 

@@ -481,8 +481,11 @@ class MatchIndex:
         (``settled_by``). Otherwise it gets choices when its
         best entry reaches their ``choices``, and falls back below it. ``distinct`` is how much more of the message the best entry explains
         than the runner-up: words both explain cancel out, so only the differences count.
-        The semantic opinion then confirms, re-ranks or promotes that verdict
-        (:meth:`_second_opinion`).
+
+        With the semantic model and ``thresholds.semantic``, that lexical verdict only
+        gates: a fallback stays one and a lexical lead of ``sure_lead`` answers, both
+        without embedding the message (``opinion`` "skipped"); otherwise the message is
+        embedded, its candidates re-ranked (:meth:`opinion`) and banded by :func:`decide`.
         """
         focus = self._focus(text)
         lexical, scores = self._lexical(focus)
