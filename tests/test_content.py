@@ -94,10 +94,35 @@ def test_phone_rule_lets_facts_through(text: str) -> None:
         ("农民工工资支付条例第30条", ["保障农民工工资支付条例第30条"], 0),
         ("治安管理处罚法第42条", ["民法典第1024条"], 1),
         ("按照劳动合同法，第82条", ["劳动合同法第82条"], 0),
+        # A bare "（第N条）" is read in the law named last before it.
+        ("劳动合同法实施条例也这样规定（第40条）。", ["劳动合同法第40条"], 1),
+        ("劳动合同法规定可以解除（第40条）。", ["劳动合同法第40条"], 0),
+        ("反诈法要求银行核验；民法典规定过错赔偿（第46条）。", ["反电信网络诈骗法第46条"], 1),
+        ("民法典规定过错赔偿；反诈法要求银行核验（第46条）。", ["反电信网络诈骗法第46条"], 0),
+        ("见民法典第1062条。婚姻家庭编解释(一)说养老金（第80条）", ["民法典第1062条"], 1),
+        (
+            "见民法典第1062条。婚姻家庭编解释（一）说养老金（第80条）",
+            ["民法典第1062条", "婚姻家庭编解释（一）第80条"],
+            0,
+        ),
+        ("《山东省消防条例》要求（第5条）", ["消防法第5条"], 1),
+        ("治安管理处罚法会处罚；赔偿另算（第1165条）", ["民法典第1165条"], 1),
+        # 劳动法律 and 人民法院 are words, not the names 劳动法 and 民法.
+        ("劳动法律都有规定（第82条）", ["劳动合同法第82条"], 0),
+        ("向人民法院起诉（第1165条）", ["民法典第1165条"], 0),
     ],
 )
 def test_article_mention_rule(answer: str, refs: list[str], problem_count: int) -> None:
     assert len(article_mention_problems(answer, refs)) == problem_count
+
+
+def test_a_bare_article_says_which_law_it_was_read_in() -> None:
+    (problem,) = article_mention_problems(
+        "劳动合同法实施条例也这样规定（第40条）。", ["劳动合同法第40条"]
+    )
+    assert (
+        "劳动合同法实施条例第40条" in problem and "按前文最后提到的劳动合同法实施条例读" in problem
+    )
 
 
 @pytest.fixture(scope="module")
