@@ -8,6 +8,8 @@ import pytest
 from flask.testing import FlaskCliRunner
 from sqlite_utils import Database
 
+from knowledge.laws import parse_ref
+from knowledge.store import published_entries
 from scheduler.calendar import (
     CalendarError,
     add_local_day,
@@ -17,6 +19,7 @@ from scheduler.calendar import (
     next_12_months,
     set_window,
 )
+from scheduler.suggestions import suggested_text
 
 # From /work/shared/reference/publicity_days.md (lunar-python, cross-checked with lunardate).
 ELDERS_DAY = {
@@ -53,6 +56,38 @@ def test_disability_day_is_the_third_sunday_of_may() -> None:
     for year in range(2025, 2035):
         day = _on(year, "disability_day")
         assert day.weekday() == 6 and day.month == 5 and 15 <= day.day <= 21
+
+
+def test_national_defence_education_day_is_the_third_saturday_of_september() -> None:
+    assert _on(2025, "national_defence_education_day") == date(2025, 9, 20)
+    assert _on(2026, "national_defence_education_day") == date(2026, 9, 19)
+    for year in range(2025, 2035):
+        day = _on(year, "national_defence_education_day")
+        assert day.weekday() == 5 and day.month == 9 and 15 <= day.day <= 21
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "fire_safety_day",
+        "disability_day",
+        "environment_day",
+        "fitness_day",
+        "safety_production_month",
+        "shandong_bird_week",
+        "charity_day",
+        "national_defence_education_day",
+    ],
+)
+def test_days_of_the_publicity_laws_suggest_an_entry_under_their_law(
+    db: Database, key: str
+) -> None:
+    (day,) = [day for day in days_in(2027, db) if day.key == key]
+    text = suggested_text(db, day)
+    question = text.split("\n")[1].removeprefix("问：")
+    (entry,) = [entry for entry in published_entries(db) if entry.question == question]
+    cited = {ref.law for ref in map(parse_ref, entry.law_refs) if ref is not None}
+    assert cited & set(day.laws), (key, entry.question, entry.law_refs)
 
 
 @pytest.mark.parametrize(
