@@ -41,11 +41,12 @@ _ARTICLE_MENTION = re.compile(
 _OTHER_LAW_BEFORE = re.compile(r"([\u4e00-\u9fff]{1,12}(?:法|条例|规定|解释|办法|通则))的?$")
 _LONGEST_LAW_NAME = 60
 # A law's name anywhere in a text: one of the names the registry knows, or a title in 《》
-# that reads as a law. 法律/法院/法官/法治/法人/法庭 after a name mean it was only a word's start.
+# that reads as a law. A name ending in 法 followed by 律/院/官/治/人/庭 was only the start
+# of a word (劳动法律, 人民法院); 民法典人格权编 still names the 民法典.
 _LAW_NAME_IN_TEXT = re.compile(
     r"《([^《》]{1,80}?(?:法|条例|规定|解释|办法|通则|决定))》"
     rf"|({'|'.join(re.escape(unicodedata.normalize('NFKC', n)) for n in written_law_names())})"
-    r"(?![律院官治人庭])"
+    r"(?:(?<=法)(?![律院官治人庭])|(?<!法))"
 )
 
 

@@ -110,6 +110,7 @@ def test_phone_rule_lets_facts_through(text: str) -> None:
         # 劳动法律 and 人民法院 are words, not the names 劳动法 and 民法.
         ("劳动法律都有规定（第82条）", ["劳动合同法第82条"], 0),
         ("向人民法院起诉（第1165条）", ["民法典第1165条"], 0),
+        ("反诈法管源头；民法典人格权编管名誉（第1024条）", ["民法典第1024条"], 0),
     ],
 )
 def test_article_mention_rule(answer: str, refs: list[str], problem_count: int) -> None:
