@@ -221,9 +221,8 @@ def calibrate_command(
     observations = observe(
         published_entries(db),
         synonym_groups(db),
-        short_out_of_scope
-        + load_out_of_scope(long_out_of_scope_path)
-        + told_as_stories(short_out_of_scope, load_out_of_scope(STORY_OPENINGS_FILE)),
+        short_out_of_scope + load_out_of_scope(long_out_of_scope_path),
+        told_as_stories(short_out_of_scope, load_out_of_scope(STORY_OPENINGS_FILE)),
     )
     try:
         results = calibrate(

@@ -94,6 +94,9 @@ class Observation:
     lexical_agrees: bool = False
     cosine: float = 0.0
     cosine_lead: float = -1.0
+    # A short out-of-scope question told after a story opening: it counts towards the
+    # answered cap, not towards where choices start (cut on the real long stories).
+    told: bool = False
 
 
 @dataclass(frozen=True)
@@ -154,9 +157,13 @@ def _observe(index: MatchIndex, text: str, expected: int | None) -> Observation:
 
 
 def observe(
-    entries: Sequence[Entry], synonyms: Sequence[list[str]], out_of_scope: Sequence[str]
+    entries: Sequence[Entry],
+    synonyms: Sequence[list[str]],
+    out_of_scope: Sequence[str],
+    told: Sequence[str] = (),
 ) -> list[Observation]:
-    """Leave-one-alternate-out observations for every entry, plus the out-of-scope ones."""
+    """Leave-one-alternate-out observations for every entry, plus the out-of-scope ones
+    and the out-of-scope questions ``told`` as stories (:func:`told_as_stories`)."""
     observations: list[Observation] = []
     folds = max((len(entry.alternates) for entry in entries), default=0)
     for fold in range(folds):
@@ -170,6 +177,7 @@ def observe(
                 observations.append(_observe(index, entry.alternates[fold], entry.id))
     index = MatchIndex(entries, synonyms)
     observations.extend(_observe(index, text, None) for text in out_of_scope)
+    observations.extend(replace(_observe(index, text, None), told=True) for text in told)
     return observations
 
 
@@ -415,7 +423,7 @@ def by_length(observations: Sequence[Observation]) -> tuple[list[Observation], l
 def choices_cut(observations: Sequence[Observation], fallback_share: float) -> float:
     """The lowest score that ``fallback_share`` of the out-of-scope observations fall
     below (and so reach the fallback)."""
-    outside = sorted(o.best for o in observations if not o.in_scope)
+    outside = sorted(o.best for o in observations if not o.in_scope and not o.told)
     if not outside:
         raise ValueError("no out-of-scope questions to cut the choices on")
     return round(float(outside[min(int(len(outside) * fallback_share), len(outside) - 1)]), 3)

@@ -136,14 +136,16 @@ LEXICAL_THRESHOLDS = Thresholds()
 #: "distinct" among them, are replaced by those of :class:`SemanticThresholds`.
 SEMANTIC_THRESHOLDS = replace(
     LEXICAL_THRESHOLDS,
+    choices=0.321,
     semantic=SemanticThresholds(
-        answer=0.525, lead=0.2, cosine=0.4, cosine_lead=0.0, lexical_agrees=True, sure_lead=0.35
+        answer=0.525, lead=0.2, cosine=0.4, cosine_lead=0.0, lexical_agrees=False, sure_lead=0.35
     ),
 )
 LONG_SEMANTIC_THRESHOLDS = replace(
     LONG_MESSAGE_THRESHOLDS,
+    choices=0.224,
     semantic=SemanticThresholds(
-        answer=0.4, lead=0.18, cosine=0.4, cosine_lead=0.0, lexical_agrees=False, sure_lead=0.3
+        answer=0.3, lead=0.18, cosine=0.4, cosine_lead=0.0, lexical_agrees=False, sure_lead=0.3
     ),
 )
 
