@@ -46,6 +46,9 @@ ENCODE_BATCH = 256
 #: The model's states, as staff read them.
 SEMANTIC_STATES = {"loaded": "已启用", "not_loaded": "尚未加载", "failed": "不可用（只按字词匹配）"}
 
+#: Phrasings embedded between two saves to the database cache.
+SAVE_CHUNK = 4096
+
 _LOCK = threading.Lock()
 _MEMO_LOCK = threading.Lock()
 _model: Any = None
@@ -169,10 +172,12 @@ def phrasing_vectors(texts: Sequence[str], cache: VectorCache | None = None) -> 
         cache.save({key: found[key] for key in unsaved if key in found})
     text_of = dict(zip(keys, texts, strict=True))
     missing = list(dict.fromkeys(key for key in keys if key not in found))
-    if missing:
-        encoded = _encode(_model, [text_of[key] for key in missing]).astype(np.float16)
-        _COUNTS["phrasings"] += len(missing)
-        fresh = dict(zip(missing, encoded, strict=True))
+    # Saved chunk by chunk: a long first build that is stopped keeps what it embedded.
+    for first in range(0, len(missing), SAVE_CHUNK):
+        chunk = missing[first : first + SAVE_CHUNK]
+        encoded = _encode(_model, [text_of[key] for key in chunk]).astype(np.float16)
+        _COUNTS["phrasings"] += len(chunk)
+        fresh = dict(zip(chunk, encoded, strict=True))
         found.update(fresh)
         _remember(fresh)
         if cache is not None:
