@@ -256,7 +256,7 @@ def told_as_stories(shipped: MatchIndex) -> list[tuple[bool, str, str, bool]]:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 15: with the semantic opinion 83% keep their answer (484 of 585); the "
+    reason="issue 15: with the semantic opinion 82% keep their answer (489 of 597); the "
     "story dilutes the whole message's vector and the long rules no longer answer on a "
     "short reading alone",
 )

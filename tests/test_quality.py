@@ -55,17 +55,12 @@ def test_the_labeled_set_is_large_and_varied() -> None:
         assert styles[style] >= 8, style
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 15: 89.4% with the semantic opinion on the 323 entries of 2026-12-08 "
-    "(90.3% lexically, which answers 5% of out-of-scope questions); README",
-)
 def test_direct_answers_are_right_at_least_90_percent(figures: Figures) -> None:
     assert figures.correct / figures.in_scope >= 0.90
 
 
 @pytest.mark.xfail(
-    strict=True, reason="issue 15's target, not met: 89.4% with the semantic opinion (README)"
+    strict=True, reason="issue 15's target, not met: 90.9% with the semantic opinion (README)"
 )
 def test_direct_answers_are_right_at_least_95_percent(figures: Figures) -> None:
     assert figures.correct / figures.in_scope >= 0.95

@@ -17,9 +17,9 @@ With the semantic model, each observation also records the semantic opinion (the
 ranking's best and runner-up, whether its best is right and is the lexical best, its
 cosine and that cosine's lead), and the rules of
 :class:`knowledge.matching.matcher.SemanticThresholds` are chosen instead of the lexical
-answer rules: the fused lines, then the cosine lines, then again, then the lowest lexical
-lead that answers without embedding the message and adds no wrong answer
-(:func:`choose_thresholds`).
+answer rules: the fused lines, then the cosine lines, then again, then the lexical lead
+that answers without embedding the message (:func:`choose_thresholds`), each the one
+that answers the most held-out alternates within the caps.
 """
 
 from __future__ import annotations
@@ -345,8 +345,8 @@ def _choose_semantic(
 ) -> Calibration:
     """Semantic rules: the choices cut first (the opinion is asked only above it), then
     for each ``lexical_agrees`` the fused lines and the cosine lines in turn, twice, the
-    better kept; then the lowest ``sure_lead`` that adds no wrong direct answer and no
-    answered out-of-scope one."""
+    better kept; then the ``sure_lead`` (the lexical lead that answers without the
+    opinion) that answers the most within the caps."""
     chosen = Thresholds()
     if any(not o.in_scope for o in observations):
         chosen = replace(chosen, choices=choices_cut(observations, out_of_scope_fallback))
@@ -385,15 +385,15 @@ def _choose_semantic(
     if best is None or best[0] == 0:
         raise ValueError("no thresholds meet the caps on this data")
     chosen = best[1]
-    _, wrong, answered, _ = table.figures(chosen)
-    for sure_lead in SURE_LEADS:
-        assert chosen.semantic is not None
-        trial = replace(chosen, semantic=replace(chosen.semantic, sure_lead=_r(sure_lead)))
-        _, trial_wrong, trial_answered, _ = table.figures(trial)
-        if trial_wrong <= wrong and trial_answered <= answered:
-            chosen = trial
-            break
-    return measure(observations, chosen)
+    rules = chosen.semantic
+    assert rules is not None
+    sure = _best_within_caps(
+        table,
+        [replace(chosen, semantic=replace(rules, sure_lead=_r(lead))) for lead in SURE_LEADS],
+        max_wrong,
+        max_out_of_scope,
+    )
+    return measure(observations, sure or chosen)
 
 
 def _r(value: float) -> float:

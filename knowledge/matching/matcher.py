@@ -112,8 +112,8 @@ class SemanticThresholds:
     lexical ranking's, with ``lexical_agrees``), score at least ``answer`` and lead the
     discounted fused runner-up by ``lead``; its cosine must reach ``cosine`` and lead
     every other candidate's by ``cosine_lead``. A message whose lexical lead reaches
-    ``sure_lead`` is answered without embedding it: calibration found no wrong answer
-    the opinion would have prevented there.
+    ``sure_lead`` is answered without embedding it (calibration chooses the lead that
+    answers the most held-out alternates within the caps).
     """
 
     answer: float
@@ -138,7 +138,7 @@ SEMANTIC_THRESHOLDS = replace(
     LEXICAL_THRESHOLDS,
     choices=0.321,
     semantic=SemanticThresholds(
-        answer=0.525, lead=0.2, cosine=0.4, cosine_lead=0.0, lexical_agrees=False, sure_lead=0.35
+        answer=0.525, lead=0.2, cosine=0.4, cosine_lead=0.0, lexical_agrees=False, sure_lead=0.25
     ),
 )
 LONG_SEMANTIC_THRESHOLDS = replace(
