@@ -31,6 +31,7 @@ from knowledge.preview import render_entry
 from knowledge.settings import get_settings
 from knowledge.store import entries_by_topic, get_entry
 from knowledge.topics import TOPICS, topic_by_name_or_key, topic_name
+from knowledge.turns import MAX_TEXT_CHARS
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,8 @@ _FEEDBACK_WORDS = {
     "没帮助", "没有帮助", "没帮上", "不满意", "没解决", "没有解决", "看不懂", "👎",
 }  # fmt: skip
 _TRAILING_PARTICLES = re.compile(r"[啊呀吧呢哦嘛啦哈]+$")
+#: Replies to pending choices that say none of them fits (texts.WAY_OUT offers "0").
+_NONE_FIT_WORDS = {"0", "〇", "零", "都不是", "都不对", "都没有", "一个都不是", "都不是我要问的"}
 
 
 @dataclass
@@ -156,6 +159,8 @@ class Dialogue:
             articles = [a for a in map(article_for_ref, state["last_refs"]) if a is not None]
             reply = Reply("answer", format_articles(articles), record={"kind": "article"})
             return reply, carried
+        if state.get("choices") and _TRAILING_PARTICLES.sub("", compact) in _NONE_FIT_WORDS:
+            return self._none_fit(state), carried
         choice = _CHOICE.match(compact)
         if choice:
             if state.get("choices"):
@@ -194,7 +199,7 @@ class Dialogue:
         number = int(ordinal) if ordinal.isdigit() else _CHINESE_ORDINALS.index(ordinal) + 1
         ids: list[int] = state["choices"]
         if number > len(ids):
-            prompt = f"请回复1到{len(ids)}之间的序号，或者直接说出您的问题。"
+            prompt = f"请{texts.how_to_pick(len(ids))}查看答案，或者直接说出您的问题。\n{texts.WAY_OUT}。"
             return Reply("choices", prompt, record={"kind": "help"}), state
         entry = get_entry(self.db, ids[number - 1])
         if entry is None or entry.status != "published":
@@ -204,6 +209,14 @@ class Dialogue:
         reply, new_state = self._answer(entry, None)
         reply.record = {"kind": "selection"}
         return reply, new_state
+
+    def _none_fit(self, state: dict[str, Any]) -> Reply:
+        """The reply to "0" when choices are pending: a person to call, and the question
+        that none of the options fitted goes to the staff's unanswered queue."""
+        if "asked" not in state:  # a topic's list: no question to record
+            return Reply("help", texts.help_text())
+        record = {"kind": "declined", "question": state["asked"], "candidates": state["offered"]}
+        return Reply("fallback", texts.none_fit_text(self.settings), record=record)
 
     def _answer(self, entry: Entry, score: float | None) -> tuple[Reply, dict]:
         reply = Reply("answer", render_entry(entry, self.settings), entry.id, score)
@@ -239,19 +252,20 @@ class Dialogue:
             if entry is not None and entry.status == "published":
                 return self._answer(entry, best.score)
         if match.band == "choices":
-            choices = [{"n": n, **c} for n, c in enumerate(top, start=1)]
-            for choice in choices:
-                choice.pop("score")
+            choices = [
+                {"n": n, "entry_id": option.entry_id, "question": option.question}
+                for n, option in enumerate(match.options, start=1)
+            ]
             reply = Reply(
                 "choices",
-                texts.choices_text(
-                    [c["question"] for c in choices], "您想问的是不是下面这些问题？"
-                ),
+                texts.matched_choices_text([c["question"] for c in choices]),
                 score=best.score if best else None,
                 choices=choices,
                 record={"candidates": top},
             )
-            return reply, {**carried, "choices": [c["entry_id"] for c in choices]}
+            offered = [c for c in top if c["entry_id"] in {o.entry_id for o in match.options}]
+            pending = {"choices": [c["entry_id"] for c in choices], "offered": offered}
+            return reply, {**carried, **pending, "asked": text[:MAX_TEXT_CHARS]}
         score = best.score if best else None
         reply = Reply("fallback", texts.fallback_text(self.settings), score=score)
         reply.record = {"candidates": top}

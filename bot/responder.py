@@ -94,7 +94,8 @@ def record_reply(message: Incoming, reply: Reply, keep_text: bool = True) -> Non
             channel=message.channel,
             kind=kind,
             resident=message.user or None,
-            text=(message.text or None) if keep_text else None,
+            # "0" to choices records the question that none of them fitted.
+            text=(record.get("question", message.text) or None) if keep_text else None,
             entry_id=record.get("entry_id", reply.entry_id),
             score=reply.score,
             candidates=record.get("candidates", ()),

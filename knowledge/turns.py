@@ -24,6 +24,7 @@ TURN_KINDS: dict[str, str] = {
     "answer": "直接回答",
     "choices": "给了选项",
     "fallback": "没答上",
+    "declined": "选项都不是",
     "selection": "选了选项",
     "topic": "浏览主题",
     "article": "查法条",

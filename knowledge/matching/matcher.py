@@ -35,6 +35,8 @@ from knowledge.matching.clauses import Focus, find_focus
 from knowledge.matching.feature_index import ForwardBuilder, Hits, PostingsBuilder
 from knowledge.matching.features import distinct, feature_codes, row_bits, sorted_keys
 from knowledge.matching.normalize import SynonymFolder, clean_text, clean_texts
+from knowledge.matching.options import choose_options
+from knowledge.matching.question_form import answers_only_yes_or_no, asks_yes_or_no
 
 Band = Literal["answer", "choices", "fallback"]
 #: The short readings of a long message: its question alone, and the whole of it.
@@ -119,6 +121,12 @@ class Match:
     long: bool = False  # longer than a short message: banded by the long-message rules
     # Which short reading of a long message answered it: its question alone or the whole.
     settled_by: Reading | None = None
+    #: The candidates offered as numbered choices (band "choices"), best first
+    #: (:func:`knowledge.matching.options.choose_options`).
+    options: tuple[Candidate, ...] = ()
+    #: Answered but held back to choices: the entry answers a yes/no question, the
+    #: message asks none (:mod:`knowledge.matching.question_form`).
+    not_yes_no: bool = False
 
     @property
     def settled(self) -> bool:
@@ -165,6 +173,9 @@ class MatchIndex:
         for entry in entries:
             assert entry.id is not None
             self.questions[entry.id] = entry.question
+        self.yes_no_entries = frozenset(
+            entry.id for entry in entries if answers_only_yes_or_no(entry.question, entry.answer)
+        )
         self.entry_slot = {entry_id: slot for slot, entry_id in enumerate(self.questions)}
         self.texts: list[str] = []
         row_slot: list[int] = []
@@ -373,6 +384,30 @@ class MatchIndex:
         return (scores, explained), (asked, asked_explained), (story, story_explained)
 
     def match(self, text: str) -> Match:
+        """Rank ``text``, decide its band (:meth:`_banded`) and what a resident is offered.
+
+        An answer whose entry opens with a yes or no is held back to choices unless the
+        message asks a yes/no question; choices keep only the options close to the best
+        (:func:`knowledge.matching.options.choose_options`) and fall back when none is.
+        """
+        verdict = self._banded(text)
+        best = verdict.best
+        if (
+            verdict.band == "answer"
+            and best is not None
+            and best.entry_id in self.yes_no_entries
+            and not asks_yes_or_no(text)
+        ):
+            verdict = replace(verdict, band="choices", settled_by=None, not_yes_no=True)
+        if verdict.band != "choices":
+            return verdict
+        thresholds = self.long_thresholds if verdict.long else self.thresholds
+        options = choose_options(verdict.candidates, thresholds.choices, verdict.long)
+        if verdict.not_yes_no:
+            options = options or verdict.candidates[:1]
+        return replace(verdict, band="choices" if options else "fallback", options=options)
+
+    def _banded(self, text: str) -> Match:
         """Rank ``text`` and decide its band from the calibrated thresholds.
 
         A short message (up to :data:`knowledge.matching.clauses.SHORT_MESSAGE`
