@@ -42,7 +42,10 @@ _CHOICE = re.compile(r"^(?:第|选)?([1-9一二三四五六七八九])(?:个|条
 _NOISE = re.compile(r"[\s，。！？、,.!?~～“”\"'：:]+")
 _HELP_WORDS = {"帮助", "菜单", "help", "?", "？", "主题", "目录", "功能"}
 _HUMAN_WORDS = {"人工", "转人工", "人工服务", "人工客服", "找人", "真人", "客服"}
-_GREETINGS = {"你好", "您好", "hi", "hello", "在吗", "在不在", "有人吗", "嗨"}
+_GREETINGS = {
+    "你好", "您好", "hi", "hello", "在吗", "在不在", "有人吗", "嗨",
+    "早上好", "上午好", "中午好", "下午好", "晚上好", "早安", "晚安",
+}  # fmt: skip
 _MORE_WORDS = {"更多", "继续", "下一页", "接着说", "还有呢"}
 _ORIGINAL_WORDS = {"原文", "法条原文", "看原文", "查看原文", "法条"}
 #: Short replies that say the last answer did not help ("不对劲怎么办" is a question, not one).
@@ -172,7 +175,7 @@ class Dialogue:
             return Reply("help", texts.help_text()), carried
         if compact in _HUMAN_WORDS:
             return Reply("help", texts.human_text(self.settings)), carried
-        if compact in _GREETINGS:
+        if _TRAILING_PARTICLES.sub("", compact) in _GREETINGS:
             return Reply("welcome", texts.welcome_text(self.settings)), carried
         if _TRAILING_PARTICLES.sub("", compact) in _FEEDBACK_WORDS:
             record = {"kind": "feedback", "entry_id": state.get("last_entry")}

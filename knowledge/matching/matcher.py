@@ -67,7 +67,10 @@ class Thresholds:
     A message is answered directly only when the best entry scores at least ``answer``,
     leads the runner-up by ``lead`` (after discounting ``runner_up_weight`` × its score),
     and the words only the best entry explains outweigh those only the runner-up
-    explains by ``distinct`` (a share of the message). Below ``choices`` it falls back.
+    explains by ``distinct`` (a share of the message) — or, scoring at least
+    ``clear_best``, it leads by ``clear_lead`` (0: never): a near-verbatim phrasing whose
+    runner-up explains the same words only because it is about the same thing
+    ("什么是无证明城市"). Below ``choices`` it falls back.
     A long message's short reading answers it only when its ranking on question and key
     facts together also leads the runner-up by ``key_facts_lead``.
     """
@@ -78,13 +81,15 @@ class Thresholds:
     distinct: float = 0.1
     choices: float = 0.31
     key_facts_lead: float = 0.0
+    clear_lead: float = 0.24
+    clear_best: float = 0.65
 
 
 #: The bands of a message longer than a short one, calibrated on long held-out alternates
 #: and long stories no entry answers (``flask kb calibrate`` prints both sets): its short
 #: readings must pass them to be answered, its ranking reach ``choices`` for choices.
 LONG_MESSAGE_THRESHOLDS = Thresholds(
-    answer=0.35, lead=0.14, distinct=0.12, choices=0.223, key_facts_lead=0.1
+    answer=0.35, lead=0.14, distinct=0.12, choices=0.223, key_facts_lead=0.1, clear_lead=0.0
 )
 
 
@@ -494,16 +499,22 @@ def _string_similarity(query: str, phrasing: str) -> float:
     return whole
 
 
+def clear_lead(best: float, lead: float, thresholds: Thresholds) -> bool:
+    """Whether a best score and its lead are clear enough to answer without distinct words."""
+    return 0 < thresholds.clear_lead <= lead and best >= thresholds.clear_best
+
+
 def band_for(candidates: Sequence[Candidate], distinct: float, thresholds: Thresholds) -> Band:
     """Answer only when the best is high and clearly ahead; choices when it is plausible."""
     if not candidates or candidates[0].score < thresholds.choices:
         return "fallback"
     best = candidates[0].score
     runner_up = candidates[1].score if len(candidates) > 1 else 0.0
+    lead = best - thresholds.runner_up_weight * runner_up
     if (
         best >= thresholds.answer
-        and best - thresholds.runner_up_weight * runner_up >= thresholds.lead
-        and distinct >= thresholds.distinct
+        and lead >= thresholds.lead
+        and (distinct >= thresholds.distinct or clear_lead(best, lead, thresholds))
     ):
         return "answer"
     return "choices"

@@ -58,6 +58,21 @@ _FILLERS = sorted(
     reverse=True,
 )
 _FILLER_RE = re.compile("|".join(map(re.escape, _FILLERS)))
+# Stock endings a resident puts after what they ask about ("借条丢了能要回来吗",
+# "农贸市场买到假货怎么维权"): taken off where a sentence or clause ends, so that the
+# content words decide the match, in phrasings and messages alike. A message that is
+# nothing but one ("怎么维权") keeps its words.
+_STOCK_ENDINGS = (
+    "(?:我|我们|俺)?(?:该|应该|应当|要)?(?:怎么|怎样|如何|咋)(?:去|来)?(?:维权|处理|解决|做|弄)",
+    "(?:还|钱)?(?:能|可以|能不能)要(?:得)?回(?:来)?(?:吗|不)?",
+    "(?:有|还有)(?:什么|啥|没有)(?:好)?(?:办法|法子)(?:吗)?",
+    "(?:这样)?(?:可以|行)(?:吗|不)",
+    "可不可以",
+    "行不行",
+)
+_STOCK_ENDING_RE = re.compile(
+    "(?:" + "|".join(_STOCK_ENDINGS) + r")[啊呀呢吧哦嘛么]*(?=[^0-9a-z\u3400-\u9fff]|$)"
+)
 #: A lone surrogate: JSON can carry one ("\\ud83d"), but it is no character of any text.
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 # Everything that is not a letter, digit or CJK character is punctuation to us.
@@ -110,8 +125,10 @@ def plain_word(text: str) -> str:
 def clean_texts(texts: Sequence[str]) -> list[str]:
     """:func:`clean_text` of many texts at once (one pass of each step over them all)."""
     joined = "\n".join(text.replace("\n", " ") for text in texts)
-    words = _NOT_WORD_OR_LINE.sub("", to_simplified(joined))
-    stripped = _TAIL_PARTICLES.sub("", _FILLER_RE.sub("", words))
+    simplified = to_simplified(joined)
+    words = _NOT_WORD_OR_LINE.sub("", simplified)
+    unstocked = _NOT_WORD_OR_LINE.sub("", _STOCK_ENDING_RE.sub("", simplified))
+    stripped = _TAIL_PARTICLES.sub("", _FILLER_RE.sub("", unstocked))
     # A message that is nothing but filler ("你好") keeps its words.
     return [
         kept or whole for kept, whole in zip(stripped.split("\n"), words.split("\n"), strict=True)
