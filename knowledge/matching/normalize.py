@@ -70,6 +70,11 @@ _STOCK_ENDINGS = (
     "可不可以",
     "行不行",
 )
+# A sum of money ("5万块钱", "三万块", "十来万", "1500元") says how much, not what is asked:
+# it becomes one word, 钱, so that two stories match on what happened, not on the figure.
+_AMOUNT_RE = re.compile(
+    r"[0-9零一二两三四五六七八九十百千万几]+(?:\.[0-9]+)?[多来余]?[十百千万]?(?:块钱|块|元|万)"
+)
 _STOCK_ENDING_RE = re.compile(
     "(?:" + "|".join(_STOCK_ENDINGS) + r")[啊呀呢吧哦嘛么]*(?=[^0-9a-z\u3400-\u9fff]|$)"
 )
@@ -125,7 +130,7 @@ def plain_word(text: str) -> str:
 def clean_texts(texts: Sequence[str]) -> list[str]:
     """:func:`clean_text` of many texts at once (one pass of each step over them all)."""
     joined = "\n".join(text.replace("\n", " ") for text in texts)
-    simplified = to_simplified(joined)
+    simplified = _AMOUNT_RE.sub("钱", to_simplified(joined))
     words = _NOT_WORD_OR_LINE.sub("", simplified)
     unstocked = _NOT_WORD_OR_LINE.sub("", _STOCK_ENDING_RE.sub("", simplified))
     stripped = _TAIL_PARTICLES.sub("", _FILLER_RE.sub("", unstocked))
