@@ -12,6 +12,7 @@ from knowledge.matching.matcher import MatchIndex
 from knowledge.matching.normalize import clean_text
 from knowledge.matching.question_form import (
     answers_only_yes_or_no,
+    asks_for_a_fact,
     asks_yes_or_no,
     opens_with_yes_or_no,
 )
@@ -87,6 +88,25 @@ def test_questions_that_are_not_yes_no(text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "fact"),
+    [
+        ("政务服务大厅几点上班", True),
+        ("七天无理由退货从哪天开始算", True),
+        ("二手车没过户出了车祸谁负责", True),
+        ("什么是代位继承", True),
+        ("彩礼多少钱合适", True),
+        ("服务大厅周末能办事吗", False),  # yes or no
+        ("二手车没过户出了车祸，原车主要负责吗，谁来赔", False),  # yes or no, too
+        ("物业停水停电", False),  # a statement: "can they?" is meant
+        ("法律援助咋申请", False),  # how: "可以。…" and then how answers it
+        ("朋友借我的微信号用几天", False),
+    ],
+)
+def test_questions_for_a_fact(text: str, fact: bool) -> None:
+    assert asks_for_a_fact(text) is fact
+
+
+@pytest.mark.parametrize(
     ("answer", "opens"),
     [
         ("可以。为了方便上班族……", True),
@@ -126,10 +146,11 @@ def test_office_hours_never_get_an_answer_opening_yes(
     assert match.band != "answer"
     body = client.post("/api/ask", json={"text": "政务服务大厅几点上班"}).get_json()
     assert not body["reply"].startswith(("可以", "能", "有。"))
-    # Asked as a yes/no question, the same entry answers directly.
-    weekend = shipped.match("服务大厅周末能办事吗")
-    assert weekend.band == "answer" and weekend.best is not None
-    assert weekend.best.entry_id in shipped.yes_no_entries
+    # Asked as a yes/no question, or told as a wish, the same entry answers directly.
+    for asked in ("服务大厅周末能办事吗", "白天上班没空，想晚上去服务大厅办事"):
+        weekend = shipped.match(asked)
+        assert weekend.band == "answer" and weekend.best is not None
+        assert weekend.best.entry_id in shipped.yes_no_entries
 
 
 def test_yes_no_entries_are_found_in_the_shipped_base(db: Database, shipped: MatchIndex) -> None:

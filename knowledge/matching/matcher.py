@@ -36,7 +36,7 @@ from knowledge.matching.feature_index import ForwardBuilder, Hits, PostingsBuild
 from knowledge.matching.features import distinct, feature_codes, row_bits, sorted_keys
 from knowledge.matching.normalize import SynonymFolder, clean_text, clean_texts
 from knowledge.matching.options import choose_options
-from knowledge.matching.question_form import answers_only_yes_or_no, asks_yes_or_no
+from knowledge.matching.question_form import answers_only_yes_or_no, asks_for_a_fact
 
 Band = Literal["answer", "choices", "fallback"]
 #: The short readings of a long message: its question alone, and the whole of it.
@@ -130,7 +130,7 @@ class Match:
     #: (:func:`knowledge.matching.options.choose_options`).
     options: tuple[Candidate, ...] = ()
     #: Answered but held back to choices: the entry answers a yes/no question, the
-    #: message asks none (:mod:`knowledge.matching.question_form`).
+    #: message asks for a fact (:mod:`knowledge.matching.question_form`).
     not_yes_no: bool = False
 
     @property
@@ -391,8 +391,8 @@ class MatchIndex:
     def match(self, text: str) -> Match:
         """Rank ``text``, decide its band (:meth:`_banded`) and what a resident is offered.
 
-        An answer whose entry opens with a yes or no is held back to choices unless the
-        message asks a yes/no question; choices keep only the options close to the best
+        An answer whose entry opens with a yes or no is held back to choices when the
+        message asks for a fact instead (几点, 多少, 谁 …); choices keep only the options close to the best
         (:func:`knowledge.matching.options.choose_options`) and fall back when none is.
         """
         verdict = self._banded(text)
@@ -401,7 +401,7 @@ class MatchIndex:
             verdict.band == "answer"
             and best is not None
             and best.entry_id in self.yes_no_entries
-            and not asks_yes_or_no(text)
+            and asks_for_a_fact(text)
         ):
             verdict = replace(verdict, band="choices", settled_by=None, not_yes_no=True)
         if verdict.band != "choices":
