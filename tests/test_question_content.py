@@ -179,11 +179,13 @@ def test_a_loan_not_repaid_gets_the_entry_on_suing_not_interest(
     db: Database, shipped: MatchIndex
 ) -> None:
     match = shipped.match("我借给朋友5万块钱他不还怎么办")
-    assert match.best is not None
-    assert _question(db, match.best.entry_id) == "亲戚朋友借钱不还，怎么去法院起诉？"
-    assert match.band in ("answer", "choices")
-    interest = "借钱时没说利息，还钱时能要利息吗？"
-    assert match.band != "answer" or _question(db, match.best.entry_id) != interest
+    offered = [_question(db, c.entry_id) for c in match.options]
+    assert match.band == "choices" and "亲戚朋友借钱不还，怎么去法院起诉？" in offered
+    assert "借钱时没说利息，还钱时能要利息吗？" not in offered
+    # Told the other way round, the suing entry answers (the sum once made it the interest one).
+    told = shipped.match("朋友借了我5万块钱不还")
+    assert told.band == "answer" and told.best is not None
+    assert _question(db, told.best.entry_id) == "亲戚朋友借钱不还，怎么去法院起诉？"
 
 
 @pytest.mark.parametrize(
