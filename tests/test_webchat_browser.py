@@ -162,6 +162,7 @@ def test_one_option_and_the_way_out_are_buttons(open_chat: Opener) -> None:
     expect(offer).to_contain_text("您是想问：子女不赡养老人，老人该怎么办？")
     expect(offer).to_contain_text("都不是？回复0，或拨打12348")
     expect(offer.locator("button.choice")).to_have_text(["1. 子女不赡养老人，老人该怎么办？"])
+    chat.page.screenshot(path=str(SCREENSHOTS / "pufa-webchat-one-option.png"))
     none_fit = chat.page.locator(".quick button", has_text="都不是")
     none_fit.click()
     expect(chat.resident_bubbles().last).to_have_text("0")
