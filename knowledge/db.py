@@ -4,18 +4,31 @@ Every connection runs in autocommit mode (``isolation_level=None``) so that read
 never hold a transaction, and every write goes through :func:`write`, which opens
 ``BEGIN IMMEDIATE``: two processes that read-then-write never deadlock on the lock
 upgrade, they queue on the busy timeout instead.
+
+The app's connections are one per thread (:func:`get_db`), opened on a thread's first
+use and kept for its next requests: closing the last connection of a WAL database
+checkpoints it (milliseconds a request), and each new sqlite-utils ``Database`` probes
+upsert support by creating and dropping a table, a schema change that invalidates every
+other connection's prepared statements. A request's teardown only rolls back a
+transaction left open by mistake; gunicorn's threads live as long as their worker.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
+
+log = logging.getLogger(__name__)
+
+_per_thread = threading.local()
 
 
 def connect(path: str | Path, busy_timeout: float = 5.0) -> Database:
@@ -61,17 +74,40 @@ def migrate(db: Database, migration_sets: Sequence[Migrations]) -> None:
 
 
 def get_db() -> Database:
-    """The request's (or CLI command's) connection, opened on first use."""
-    if "db" not in g:
-        g.db = connect(current_app.config["DATABASE"], current_app.config["DATABASE_BUSY_TIMEOUT"])
-    return g.db
+    """This thread's connection to the app's database, opened on first use and then kept.
+
+    A thread keeps one connection: asked for another database (tests build many apps),
+    it closes the old one and opens the new.
+    """
+    path = str(current_app.config["DATABASE"])
+    timeout = current_app.config["DATABASE_BUSY_TIMEOUT"]
+    held: tuple[str, float, Database] | None = getattr(_per_thread, "db", None)
+    if held is not None and held[:2] == (path, timeout):
+        return held[2]
+    if held is not None:
+        held[2].close()
+    db = connect(path, timeout)
+    _per_thread.db = (path, timeout, db)
+    return db
 
 
-def close_db(_error: BaseException | None = None) -> None:
-    """Close the connection opened by :func:`get_db`, if any."""
-    db = g.pop("db", None)
-    if db is not None:
-        db.close()
+def end_request(_error: BaseException | None = None) -> None:
+    """Roll back a transaction the request left open; the connection stays for the next one."""
+    held: tuple[str, float, Database] | None = getattr(_per_thread, "db", None)
+    if held is not None and held[2].conn.in_transaction:
+        log.error("a request left a transaction open on %s; rolled back", held[0])
+        held[2].conn.execute("ROLLBACK")
+
+
+@contextmanager
+def busy_timeout(db: Database, seconds: float) -> Iterator[Database]:
+    """Wait at most ``seconds`` for the write lock inside the block, then as before."""
+    (before,) = db.conn.execute("PRAGMA busy_timeout").fetchone()
+    db.conn.execute(f"PRAGMA busy_timeout = {max(0, int(seconds * 1000))}")
+    try:
+        yield db
+    finally:
+        db.conn.execute(f"PRAGMA busy_timeout = {before}")
 
 
 def init_app(
@@ -79,7 +115,7 @@ def init_app(
     migration_sets: Sequence[Migrations],
     on_ready: Callable[[Database], None] | None = None,
 ) -> None:
-    """Migrate the app's database, run ``on_ready`` on it, and close connections per request."""
+    """Migrate the app's database, run ``on_ready`` on it, and check each request's teardown."""
     db = connect(app.config["DATABASE"], app.config["DATABASE_BUSY_TIMEOUT"])
     try:
         migrate(db, migration_sets)
@@ -87,4 +123,4 @@ def init_app(
             on_ready(db)
     finally:
         db.close()
-    app.teardown_appcontext(close_db)
+    app.teardown_appcontext(end_request)
