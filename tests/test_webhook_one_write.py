@@ -26,6 +26,7 @@ from webhook_support import WeChatSender, eval_questions, message_dedup_key, tex
 
 from bot.wechat.dedup import stored_reply
 from bot.wechat.reply import HOLDING_TEXT
+from knowledge.db import get_db
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Statements that would change the schema (and every other connection's statement cache).
@@ -206,3 +207,18 @@ def test_a_worker_killed_inside_its_write_leaves_nothing(
     assert reply not in (HOLDING_TEXT, "")
     assert stored_reply(db, key) == reply
     assert rows_about(db, text)["turns"] == before["turns"] + 1
+
+
+def test_a_thread_keeps_its_connection_and_its_busy_timeout(app: Flask, caplog):
+    client = app.test_client()
+    with app.app_context():
+        kept = get_db()
+    assert client.post("/api/ask", json={"text": "离婚冷静期多久"}).status_code == 200
+    with app.app_context():
+        assert get_db() is kept
+        # /api/ask waits API_BUSY_TIMEOUT for the lock; the next request waits as configured.
+        (waits,) = kept.conn.execute("PRAGMA busy_timeout").fetchone()
+        assert waits == int(app.config["DATABASE_BUSY_TIMEOUT"] * 1000)
+        kept.conn.execute("BEGIN")  # a request that forgets its transaction …
+    assert not kept.conn.in_transaction  # … has it rolled back at teardown, logged
+    assert "left a transaction open" in caplog.text
