@@ -25,7 +25,7 @@ from sqlite_utils import Database
 from webhook_support import WeChatSender, eval_questions, message_dedup_key, text_message
 
 from bot.wechat.dedup import stored_reply
-from bot.wechat.reply import HOLDING_TEXT
+from bot.wechat.reply import HOLDING_TEXT, answer_pool
 from knowledge.db import get_db
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +39,9 @@ class Trace:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.statements: list[str] = []
-        self.opened = 0
+        #: The databases connections were opened to, in order (other tests' purge timers
+        #: may still be opening theirs: count this test's database only).
+        self.opened_to: list[str] = []
 
     def statement(self, sql: str) -> None:
         with self.lock:
@@ -48,7 +50,12 @@ class Trace:
     def reset(self) -> None:
         with self.lock:
             self.statements.clear()
-            self.opened = 0
+            self.opened_to.clear()
+
+    def opened(self, database: Path) -> int:
+        """How many connections were opened to ``database`` since the last reset."""
+        with self.lock:
+            return self.opened_to.count(str(database))
 
     def kinds(self) -> Counter[str]:
         """How many statements began with each first word (BEGIN IMMEDIATE counted apart)."""
@@ -76,16 +83,19 @@ class Trace:
 
 
 @pytest.fixture
-def trace(monkeypatch: pytest.MonkeyPatch) -> Iterator[Trace]:
-    """Trace every SQLite connection opened from now on in this process."""
+def trace(monkeypatch: pytest.MonkeyPatch, database_path: Path) -> Iterator[Trace]:
+    """Trace every SQLite connection to this test's database opened from now on."""
     seen = Trace()
+    traced_database = str(database_path)
     real_connect = sqlite3.connect
 
     def traced_connect(*args, **kwargs) -> sqlite3.Connection:
         conn = real_connect(*args, **kwargs)
-        conn.set_trace_callback(seen.statement)
+        database = str(args[0] if args else kwargs["database"])
         with seen.lock:
-            seen.opened += 1
+            seen.opened_to.append(database)
+        if database == traced_database:
+            conn.set_trace_callback(seen.statement)
         return conn
 
     monkeypatch.setattr(sqlite3, "connect", traced_connect)
@@ -102,16 +112,33 @@ def send_from_many(sender: WeChatSender, texts: list[str], first_msg_id: int) ->
     return replies
 
 
-def test_a_message_costs_one_write_and_no_connection(sender: WeChatSender, trace: Trace):
+def open_every_answer_thread(app: Flask) -> None:
+    """Have each of the answer pool's threads open its connection to ``app``'s database."""
+    threads = app.config["WECHAT_ANSWER_THREADS"]
+    all_busy = threading.Barrier(threads)
+
+    def open_connection() -> None:
+        with app.app_context():
+            get_db()
+        all_busy.wait(timeout=10)  # every thread holds one task: each opens its own
+
+    for opened in [answer_pool(threads).submit(open_connection) for _ in range(threads)]:
+        opened.result(timeout=20)
+
+
+def test_a_message_costs_one_write_and_no_connection(
+    app: Flask, sender: WeChatSender, trace: Trace, database_path: Path
+):
     asked = eval_questions(60)
     # Warm up: the request thread and the answer pool's threads open their connections.
+    open_every_answer_thread(app)
     send_from_many(sender, asked[:20], 8_100_000)
     trace.reset()
     replies = send_from_many(sender, asked[20:], 8_200_000)
     kinds = trace.kinds()
     messages = len(replies)
     assert HOLDING_TEXT not in replies
-    assert trace.opened == 0, "a connection opened per message"
+    assert trace.opened(database_path) == 0, "a connection opened per message"
     assert kinds["BEGIN IMMEDIATE"] == messages, kinds
     assert kinds["COMMIT"] == messages, kinds
     assert kinds["BEGIN"] == 0, "a deferred write transaction"
@@ -121,7 +148,9 @@ def test_a_message_costs_one_write_and_no_connection(sender: WeChatSender, trace
     assert trace.write_savepoints() == []
 
 
-def test_an_api_question_costs_one_write_refused_or_not(app: Flask, trace: Trace):
+def test_an_api_question_costs_one_write_refused_or_not(
+    app: Flask, trace: Trace, database_path: Path
+):
     client = app.test_client()
     limit = app.config["RATE_LIMIT_PER_ADDRESS_PER_MINUTE"]
     asked = eval_questions(limit + 1)
@@ -131,7 +160,7 @@ def test_an_api_question_costs_one_write_refused_or_not(app: Flask, trace: Trace
     for n, text in enumerate(asked[5:limit]):
         assert client.post("/api/ask", json={"text": text, "user": f"u{n}"}).status_code == 200
     kinds = trace.kinds()
-    assert trace.opened == 0
+    assert trace.opened(database_path) == 0
     assert kinds["BEGIN IMMEDIATE"] == kinds["COMMIT"] == limit - 5, kinds
     assert trace.ddl() == []
     assert kinds["DELETE"] == 0 and trace.write_savepoints() == [], kinds

@@ -60,6 +60,9 @@ HOLDING_TEXT = "系统正忙，请稍后再发一次您的问题。"
 LATER_TEXT = "问题已收到，正在查询，答复稍后发给您。"
 #: Longest wait (seconds) for the write lock while the resident still waits for the reply.
 MAX_CLAIM_WAIT = 0.25
+#: Longest wait (seconds) for the write lock to leave a claim once the deadline has passed:
+#: the resident's holding reply goes out right after, claim or not.
+LATE_CLAIM_WAIT = 0.02
 #: Seconds past REPLY_DEADLINE after which an unanswered claim is presumed dead and a retry
 #: takes it over. WeChat retries about 5 s apart, so the first retry after a crash answers.
 LEASE_MARGIN = 2.0
@@ -196,7 +199,7 @@ def _leave_claim(message: _Message) -> None:
     config = current_app.config
     db = get_db()
     try:
-        with busy_timeout(db, claim_wait(config)):
+        with busy_timeout(db, LATE_CLAIM_WAIT):
             claim_message(db, message.key, message.owner, config["REPLY_DEADLINE"] + LEASE_MARGIN)
     except sqlite3.OperationalError as error:
         log.warning("wechat message %s: no claim left for its retries: %s", message.key, error)
