@@ -34,7 +34,7 @@ from bot.wechat.replay import (
     plain_signature_seen,
     record_plain_signature,
 )
-from bot.wechat.reply import HOLDING_TEXT, claim_wait, reply_once
+from bot.wechat.reply import HOLDING_TEXT, reply_once, signature_wait
 from bot.wechat.security import (
     RejectedRequest,
     check_timestamp_window,
@@ -198,7 +198,7 @@ def _recorded_alone(signed: PlainSignature, config: dict[str, Any]) -> bool:
     """
     db = get_db()
     try:
-        with busy_timeout(db, claim_wait(config)), write(db):
+        with busy_timeout(db, signature_wait(config)), write(db):
             record_plain_signature(db, signed)
     except sqlite3.OperationalError as error:
         log.warning("wechat plain-mode signature record unavailable (%s); holding reply", error)

@@ -15,6 +15,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +27,7 @@ from webhook_support import WeChatSender, eval_questions, message_dedup_key, tex
 
 from bot.wechat.dedup import stored_reply
 from bot.wechat.reply import HOLDING_TEXT, answer_pool
-from knowledge.db import get_db
+from knowledge.db import connect, get_db, write
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Statements that would change the schema (and every other connection's statement cache).
@@ -177,7 +178,7 @@ from bot import create_app
 from bot.dialogue import Incoming
 from bot.responder import decide, record
 from bot.wechat.dedup import record_answer
-from knowledge.db import get_db
+from knowledge.db import connect, get_db, write
 database, secret, key, user, text = sys.argv[1:6]
 app = create_app({"TESTING": True, "DATABASE": database, "SECRET_KEY": secret})
 
@@ -251,3 +252,36 @@ def test_a_thread_keeps_its_connection_and_its_busy_timeout(app: Flask, caplog):
         kept.conn.execute("BEGIN")  # a request that forgets its transaction …
     assert not kept.conn.in_transaction  # … has it rolled back at teardown, logged
     assert "left a transaction open" in caplog.text
+
+
+def test_writers_of_one_process_take_turns_instead_of_timing_out(tmp_path: Path):
+    """Two dozen threads writing at once, each for a millisecond, with a quarter-second
+    busy timeout: SQLite's polling alone starved some of them; in turn, none fails."""
+    database = tmp_path / "turns.sqlite3"
+    setup = connect(database)
+    setup.execute("PRAGMA journal_mode = wal")
+    setup.execute("CREATE TABLE hits (thread INTEGER, n INTEGER)")
+    threads, writes = 24, 15
+    failures: list[BaseException] = []
+    start = threading.Barrier(threads)
+
+    def writer(number: int) -> None:
+        db = connect(database, busy_timeout=0.25)
+        start.wait()
+        for n in range(writes):
+            try:
+                with write(db):
+                    db.execute("INSERT INTO hits VALUES (?, ?)", [number, n])
+                    time.sleep(0.001)  # a message's write holds the lock about this long
+            except sqlite3.OperationalError as error:
+                failures.append(error)
+        db.close()
+
+    workers = [threading.Thread(target=writer, args=(n,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    assert failures == []
+    assert setup.execute("SELECT count(*) FROM hits").fetchone()[0] == threads * writes
+    setup.close()

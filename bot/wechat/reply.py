@@ -58,8 +58,11 @@ log = logging.getLogger(__name__)
 HOLDING_TEXT = "系统正忙，请稍后再发一次您的问题。"
 #: What a resident reads when the answer is late but will follow as a 客服 message.
 LATER_TEXT = "问题已收到，正在查询，答复稍后发给您。"
-#: Longest wait (seconds) for the write lock while the resident still waits for the reply.
-MAX_CLAIM_WAIT = 0.25
+#: Longest wait (seconds) for the write lock of a signature recorded alone (no message write).
+MAX_SIGNATURE_WAIT = 0.25
+#: Seconds before the deadline at which a message's write stops waiting for the lock, so
+#: that the request learns of it and answers with the holding text in time.
+LOCK_MARGIN = 0.1
 #: Longest wait (seconds) for the write lock to leave a claim once the deadline has passed:
 #: the resident's holding reply goes out right after, claim or not.
 LATE_CLAIM_WAIT = 0.02
@@ -81,9 +84,9 @@ def answer_pool(threads: int) -> ThreadPoolExecutor:
         return pool
 
 
-def claim_wait(config: dict) -> float:
-    """Seconds a message may wait for the write lock while its resident is waiting."""
-    return min(MAX_CLAIM_WAIT, config["REPLY_DEADLINE"] / 4)
+def signature_wait(config: dict) -> float:
+    """Seconds a signature recorded alone may wait for the write lock."""
+    return min(MAX_SIGNATURE_WAIT, config["REPLY_DEADLINE"] / 4)
 
 
 def reply_once(
@@ -106,7 +109,7 @@ def reply_once(
         if claim.status == "in_progress":
             claim = _wait_for_owner(db, key, lease, claim, deadline)
         if claim.status in ("answered", "in_progress") and signed is not None:
-            with busy_timeout(db, claim_wait(config)), write(db):
+            with busy_timeout(db, signature_wait(config)), write(db):
                 record_plain_signature(db, signed)
     except sqlite3.OperationalError as error:
         log.warning("wechat message %s: dedup record unavailable (%s); holding reply", key, error)
@@ -217,7 +220,7 @@ def _process_message(app: Flask, message: _Message, handoff: _Handoff) -> None:
         superseded = False
         try:
             decision = decide(message.incoming)
-            text = _record(get_db(), message, decision, app.config)
+            text = _record(get_db(), message, decision)
         except AnsweredElsewhere as other:
             text, superseded = other.reply, True
             log.info("wechat message %s: another worker answered it first", key)
@@ -242,7 +245,7 @@ def _process_message(app: Flask, message: _Message, handoff: _Handoff) -> None:
             _send_late(app, key, message.incoming.user, text)
 
 
-def _record(db: Database, message: _Message, decision: Decision, config: dict) -> str:
+def _record(db: Database, message: _Message, decision: Decision) -> str:
     """Write ``decision`` with the dedup record (and signature) of ``message``; the text."""
 
     def dedup_rows(db: Database, outcome: Outcome) -> None:
@@ -250,8 +253,10 @@ def _record(db: Database, message: _Message, decision: Decision, config: dict) -
         if message.signed is not None:
             record_plain_signature(db, message.signed)
 
-    if time.monotonic() < message.deadline:
-        with busy_timeout(db, claim_wait(config)):
+    # In time, the lock is awaited until just before the deadline; late, as long as usual.
+    in_time = message.deadline - time.monotonic() - LOCK_MARGIN
+    if in_time > 0:
+        with busy_timeout(db, in_time):
             return record(db, decision, also=dedup_rows).text
     return record(db, decision, also=dedup_rows).text
 
