@@ -93,16 +93,38 @@ def _compact(text: str) -> str:
 
 
 class Dialogue:
-    """Turns one resident message into one reply, reading and saving the resident's state."""
+    """Turns one resident message into one reply, reading and saving the resident's state.
+
+    With ``defer_state`` the dialogue only reads: the state it would save is left in
+    :attr:`state_change` for the caller to write with the rest of the message
+    (``bot.responder``). ``keep_state=False`` is a dry run ("试一试") that keeps nothing.
+    """
 
     def __init__(
-        self, db: Database, index: MatchIndex, state_ttl: float = 600.0, keep_state: bool = True
+        self,
+        db: Database,
+        index: MatchIndex,
+        state_ttl: float = 600.0,
+        keep_state: bool = True,
+        defer_state: bool = False,
     ) -> None:
         self.db = db
         self.index = index
         self.state_ttl = state_ttl
-        self.keep_state = keep_state  # False: a dry run ("试一试") that leaves no trace
+        self.keep_state = keep_state
+        self.defer_state = defer_state
+        #: (resident, state) to save, when ``defer_state``: the last respond()'s change.
+        self.state_change: tuple[str, dict[str, Any]] | None = None
         self.settings = get_settings(db)
+
+    def _keep(self, user: str, state: dict[str, Any]) -> None:
+        """Save ``user``'s new state now, or leave it for the caller when deferred."""
+        if not self.keep_state or not user:
+            return
+        if self.defer_state:
+            self.state_change = (user, state)
+        else:
+            save_state(self.db, user, state, self.state_ttl)
 
     def respond(self, message: Incoming) -> Reply | None:
         """The reply to ``message``, or None when WeChat should just get "success"."""
@@ -122,8 +144,7 @@ class Dialogue:
             if topic is not None:
                 reply = self._topic_list(topic)
                 choice_ids = [c["entry_id"] for c in reply.choices]
-                if self.keep_state:
-                    save_state(self.db, message.user, {"choices": choice_ids}, self.state_ttl)
+                self._keep(message.user, {"choices": choice_ids})
                 return reply
             if key.upper() in {"HELP", "MENU"}:
                 return Reply("help", texts.help_text())
@@ -147,8 +168,8 @@ class Dialogue:
         reply.text = pages[0]
         if len(pages) > 1:
             new_state["more"] = pages[1:]
-        if (new_state or state) and self.keep_state:
-            save_state(self.db, user, new_state, self.state_ttl)
+        if new_state or state:
+            self._keep(user, new_state)
         return reply
 
     def _decide(self, text: str, state: dict[str, Any]) -> tuple[Reply, dict]:

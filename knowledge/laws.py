@@ -257,6 +257,8 @@ def introduce_interpretations(text: str, seen: list[str]) -> tuple[str, list[str
         if law_named_in_full(law, text):
             seen.append(law.name)
             continue
+        if law.name not in text:  # the common case, without building a pattern
+            continue
         mention = re.search(rf"《?{re.escape(law.name)}》?", text)
         if mention is not None:
             text = text[: mention.start()] + law.introduction + text[mention.end() :]

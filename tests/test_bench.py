@@ -67,6 +67,23 @@ def test_api_benchmark_serves_both_apps_over_http(tmp_path: Path) -> None:
     assert figures["targets"][0]["met"] in (True, False)
 
 
+def test_webhook_benchmark_loads_both_apps_and_checks_duplicates(tmp_path: Path) -> None:
+    stdout, figures = _run(
+        "bench.bench_webhook",
+        tmp_path,
+        *("--seconds", "0.5", "--long-seconds", "0.5", "--warm-up", "0.2", "--duplicates", "3"),
+    )
+    assert "load average" in stdout and "Targets (issue 16" in stdout
+    for app in ("pufa", "floor"):
+        assert [phase["clients"] for phase in figures[app]] == [1, 4, 16]
+        assert all(phase["requests"] > 0 and phase["per_second"] > 0 for phase in figures[app])
+    duplicates = figures["duplicates"]
+    # Processed once each; whether all three copies got the answer depends on the load.
+    assert duplicates["messages"] == 3 and duplicates["turns_added"] == 3
+    assert duplicates["errors"] == 0
+    assert len(figures["targets"]) == 7
+
+
 def test_startup_benchmark_times_fresh_processes(tmp_path: Path) -> None:
     stdout, figures = _run("bench.bench_startup", tmp_path, "--repeats", "1")
     assert "import flask" in stdout and "first start on an empty database" in stdout
