@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from knowledge.matching.clauses import SHORT_MESSAGE
-from knowledge.matching.matcher import Match, SemanticThresholds, Thresholds, lead_of
+from knowledge.matching.matcher import Match, SemanticThresholds, Thresholds, clear_lead, lead_of
+from knowledge.matching.options import LONG_OPTION_SHARE, OPTION_SHARE
 
 #: band → what staff read it as.
 BAND_NAMES = {"answer": "直接回答", "choices": "给出选项", "fallback": "答不了（兜底回复）"}
@@ -24,10 +25,34 @@ def band_reasons(match: Match, thresholds: Thresholds, long_thresholds: Threshol
         return ["没有任何条目和这句话有共同的字词，所以答不了。"]
     active = long_thresholds if match.long else thresholds
     if match.opinion != "unavailable" and active.semantic is not None:
-        return _semantic_reasons(match, active, active.semantic)
-    if match.long:
-        return _long_reasons(match, long_thresholds)
-    return _short_reasons(match, thresholds)
+        reasons = _semantic_reasons(match, active, active.semantic)
+    elif match.long:
+        reasons = _long_reasons(match, long_thresholds)
+    else:
+        reasons = _short_reasons(match, thresholds)
+    overruled = _overruling_reason(match, active)
+    share = LONG_OPTION_SHARE if match.long else OPTION_SHARE
+    if match.band == "choices" and len(match.options) < len(match.candidates):
+        scored = "（比的是字词得分）" if match.opinion == "used" else ""
+        reasons.append(
+            f"只列出得分达到第一名 {share:.0%} 的 {len(match.options)} 个选项{scored}，不相关的不列。"
+        )
+    return overruled + reasons
+
+
+def _overruling_reason(match: Match, thresholds: Thresholds) -> list[str]:
+    """Why an answer became choices, or choices a fallback, after the rules below."""
+    if match.not_yes_no:
+        return [
+            "第一名的回答以“可以”“不能”这类是非判断开头，这句话却没有问“能不能、是不是”，"
+            "所以不直接回答，改为请居民确认："
+        ]
+    if match.band == "fallback" and match.candidates[0].lexical >= thresholds.choices:
+        return [
+            "最高分只略高于给选项的线，而且没有哪一条明显突出（只有一条或三条分数相近），"
+            "多半是问了知识库以外的事，所以不给选项、答不了："
+        ]
+    return []
 
 
 def _long_reasons(match: Match, thresholds: Thresholds) -> list[str]:
@@ -80,10 +105,16 @@ def _short_reasons(match: Match, thresholds: Thresholds) -> list[str]:
             f"{lead:.3f}，{'达到' if lead >= thresholds.lead else '不到'}要求的 {thresholds.lead:.3f}",
         ),
         (
-            match.distinct >= thresholds.distinct,
+            match.distinct >= thresholds.distinct or clear_lead(best, lead, thresholds),
             f"第一名比第二名多解释了这句话的 {match.distinct:.0%}，"
             f"{'达到' if match.distinct >= thresholds.distinct else '不到'}要求的 "
-            f"{thresholds.distinct:.0%}",
+            f"{thresholds.distinct:.0%}"
+            + (
+                f"（最高分达到 {thresholds.clear_best:.2f}、领先达到 {thresholds.clear_lead:.3f}，"
+                "这一条不必满足）"
+                if clear_lead(best, lead, thresholds)
+                else ""
+            ),
         ),
     ]
     failed = [text for held, text in checks if not held]
@@ -106,8 +137,8 @@ def _semantic_reasons(
         else ""
     )
     kind = "长咨询" if match.long else ""
-    if match.band == "fallback":
-        best = match.candidates[0].score
+    if match.candidates[0].lexical < thresholds.choices:
+        best = match.candidates[0].lexical
         return [
             f"{opening}最高分 {best:.3f} 低于{kind}给选项的线 {thresholds.choices:.3f}，所以答不了。"
         ]
@@ -115,7 +146,7 @@ def _semantic_reasons(
         lead = lead_of(match, thresholds)
         return [
             f"{opening}字词上第一名领先第二名 {lead:.3f}，达到不必再看语义就直接回答的线 "
-            f"{semantic.sure_lead:.3f}，所以直接回答。",
+            f"{semantic.sure_lead:.3f}，{'本可' if match.not_yes_no else '所以'}直接回答。",
         ]
     top = match.candidates[0]
     runner_up = match.candidates[1].score if len(match.candidates) > 1 else 0.0
@@ -162,6 +193,11 @@ def _semantic_reasons(
     failed = [text for held, text in checks if not held]
     if match.band == "answer":
         return [f"{opening}参考了语义判断，各条都满足，所以直接回答：", *(t for _, t in checks)]
+    if match.band == "fallback" or match.not_yes_no:
+        return [
+            f"{opening}参考了语义判断，{'但' + failed[0] if failed else '各条都满足'}：",
+            *(text for _, text in checks),
+        ]
     return [
         f"{opening}最高分达到{kind}给选项的线 {thresholds.choices:.3f}，参考了语义判断，"
         f"但{failed[0] if failed else '未达到直接回答的条件'}，所以给出选项：",
