@@ -157,9 +157,12 @@ def phrasing_vectors(texts: Sequence[str], cache: VectorCache | None = None) -> 
 
     Each text is looked up in the memo, then in ``cache``; only the rest are embedded, and
     those are saved to both. Vectors the memo had but ``cache`` lacks are saved to it too,
-    so that another process finds them there.
+    so that another process finds them there. When every vector is found the model is not
+    loaded here, so a worker starts as fast as a lexical one: the first message that needs
+    it loads it (about a second; loading it in a thread instead slowed the start-up it
+    overlapped by holding the GIL).
     """
-    if _loaded_model() is None:
+    if _failure is not None:
         return None
     keys = [text_key(text) for text in texts]
     found = {key: _MEMO[key] for key in keys if key in _MEMO}
@@ -172,6 +175,8 @@ def phrasing_vectors(texts: Sequence[str], cache: VectorCache | None = None) -> 
         cache.save({key: found[key] for key in unsaved if key in found})
     text_of = dict(zip(keys, texts, strict=True))
     missing = list(dict.fromkeys(key for key in keys if key not in found))
+    if missing and _loaded_model() is None:
+        return None
     # Saved chunk by chunk: a long first build that is stopped keeps what it embedded.
     for first in range(0, len(missing), SAVE_CHUNK):
         chunk = missing[first : first + SAVE_CHUNK]
@@ -182,9 +187,9 @@ def phrasing_vectors(texts: Sequence[str], cache: VectorCache | None = None) -> 
         _remember(fresh)
         if cache is not None:
             cache.save({key: vector for key, vector in fresh.items() if key in unsaved})
-    vectors = np.empty((len(texts), DIMENSIONS), dtype=np.float16)
-    for row, key in enumerate(keys):
-        vectors[row] = found[key]
+    vectors = (
+        np.stack([found[key] for key in keys]) if keys else np.zeros((0, DIMENSIONS), np.float16)
+    )
     return vectors
 
 
