@@ -8,12 +8,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
-from playwright.sync_api import ConsoleMessage, Page, Request
 from werkzeug.serving import BaseWSGIServer, make_server
+
+if TYPE_CHECKING:  # imported for real by the browser tests alone
+    from playwright.sync_api import ConsoleMessage, Page, Request
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
