@@ -44,6 +44,13 @@ TEST_CONFIG = {
 }
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep the browser tests on one xdist worker, so one Chromium serves them all."""
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("browser"))
+
+
 #: The session's template databases (their indexes are kept from one test to the next).
 _TEMPLATES: set[str] = set()
 
