@@ -9,15 +9,6 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from sqlite_utils import Database
-from webhook_support import (
-    RESIDENT,
-    WeChatSender,
-    event_dedup_key,
-    event_message,
-    message_dedup_key,
-    sender_for,
-    text_message,
-)
 
 from bot import create_app
 from bot.wechat.dedup import (
@@ -32,6 +23,15 @@ from bot.wechat.dedup import (
 from bot.wechat.housekeeping import start_purge_timer, stop_purge_timers
 from bot.wechat.reply import HOLDING_TEXT
 from knowledge.db import connect
+from tests.webhook_support import (
+    RESIDENT,
+    WeChatSender,
+    event_dedup_key,
+    event_message,
+    message_dedup_key,
+    sender_for,
+    text_message,
+)
 
 #: A lease no test outlives: claims in these tests are never taken over.
 LEASE = 60.0

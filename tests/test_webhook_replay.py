@@ -6,17 +6,17 @@ from pathlib import Path
 
 import pytest
 from sqlite_utils import Database
-from webhook_support import (
-    WeChatSender,
-    plain_reply,
-    sender_for,
-    text_message,
-)
 
 from bot import create_app
 from bot.wechat.replay import check_plain_signature_reuse, purge_plain_signatures
 from bot.wechat.security import RejectedRequest
 from tests.conftest import TEST_CONFIG
+from tests.webhook_support import (
+    WeChatSender,
+    plain_reply,
+    sender_for,
+    text_message,
+)
 
 OTHER_RESIDENT = "oSOMEONE_ELSE_openid_00000002"
 
