@@ -26,7 +26,7 @@ from sqlite_utils import Database
 
 from knowledge.db import write
 from knowledge.entries import Entry, EntryError, entry_from_record
-from knowledge.matching.normalize import clean_text
+from knowledge.matching.normalize import plain_word
 from knowledge.spreadsheet import cell_from_spreadsheet, spreadsheet_row
 from knowledge.store import add_entries, list_entries, update_entry
 from knowledge.topic_store import known_topics
@@ -199,9 +199,12 @@ class _Plan:
 
 def _plan_import(db: Database, records: list[Any]) -> _Plan:
     """Check every record and decide what each does; raise with every problem found."""
+    # A record updates the entry with the same question, punctuation and script aside: not
+    # the matcher's clean_text, which drops stock endings ("能要回来吗") and would merge two
+    # questions that only differ there.
     existing: dict[str, Entry] = {}
     for current in list_entries(db):
-        existing.setdefault(clean_text(current.question), current)
+        existing.setdefault(plain_word(current.question), current)
     topics = known_topics(db)
     problems: list[RecordProblem] = []
     seen: dict[str, int] = {}
@@ -225,7 +228,7 @@ def _plan_import(db: Database, records: list[Any]) -> _Plan:
         except EntryError as error:
             problems.append(RecordProblem(position, question, error.field, error.message))
             continue
-        key = clean_text(entry.question)
+        key = plain_word(entry.question)
         if key in seen:
             problems.append(
                 RecordProblem(position, question, "question", f"与第{seen[key]}条记录的问题重复")

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import shutil
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
-from playwright.sync_api import ConsoleMessage, Page, Request
 from werkzeug.serving import BaseWSGIServer, make_server
+
+if TYPE_CHECKING:  # imported for real by the browser tests alone
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    from playwright.sync_api import ConsoleMessage, Page, Request
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -41,10 +45,30 @@ def chromium_path() -> str:
     return path
 
 
+def read_whole(app: Flask) -> WSGIApplication:
+    """``app`` with every response body read and closed before the server sends it.
+
+    werkzeug's development server skips closing a response when the client resets the
+    connection while it drains the request (a browser context closed at the end of a test
+    with a static file in flight): the open file then fails a later test with an unraisable
+    ResourceWarning. Pufa streams nothing, so reading the body first changes no response.
+    """
+
+    def wsgi(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        body = app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+
+    return wsgi
+
+
 @contextmanager
 def served(app: Flask) -> Iterator[BaseWSGIServer]:
     """``app`` served over HTTP on a free loopback port, in a background thread."""
-    http = make_server("127.0.0.1", 0, app, threaded=True)
+    http = make_server("127.0.0.1", 0, read_whole(app), threaded=True)
     thread = threading.Thread(target=http.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:

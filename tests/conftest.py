@@ -1,26 +1,42 @@
-"""Shared fixtures: an app on a temporary SQLite file seeded with the shipped knowledge."""
+"""Shared fixtures: an app on a temporary SQLite file seeded with the shipped knowledge.
+
+What every test would otherwise repeat is done once per session (per xdist worker) and
+copied: a migrated and seeded database (with the matcher index built for it, which its
+copies share until their content changes), the same with one staff account per role, and
+a migrated database with no content. After each test the apps' purge timers are stopped
+and the indexes of its databases forgotten. Playwright is imported by the browser
+fixtures alone, so a run without browser tests never loads it. The semantic model's
+phrasing vectors are embedded once and kept between runs in pytest's cache folder.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
 from sqlite_utils import Database
 
 from bot import create_app
+from bot.wechat.housekeeping import stop_purge_timers
 from knowledge.db import connect
+from knowledge.matching.live_index import forget_indexes, share_index
 from knowledge.matching.semantic import MODEL_NAME, memo_snapshot, seed_memo
-from knowledge.users import User, create_user
+from knowledge.users import User, create_user, get_user
 from tests.browser_support import CHROMIUM_ARGS, Opener, Tab, chromium_path, served, watch_page
 from tests.console_support import ACCOUNT_OF_ROLE, ACCOUNT_PASSWORD, sign_in
 from tests.webhook_support import WeChatSender, sender_for, warm_matcher
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Playwright
 
 TEST_CONFIG = {
     "TESTING": True,
@@ -44,27 +60,79 @@ def shared_phrasing_vectors(pytestconfig: pytest.Config) -> Iterator[None]:
         try:
             with np.load(path) as saved:
                 seed_memo({key: saved[key] for key in saved.files})
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, zipfile.BadZipFile) as error:
             logging.getLogger(__name__).warning("phrasing vectors %s not read: %s", path, error)
     yield
     if path is not None:
-        np.savez(path, **memo_snapshot())
+        # Written aside and moved into place: xdist workers finish at the same time.
+        written = path.with_name(f"{path.stem}-{os.getpid()}.npz")
+        np.savez(written, **memo_snapshot())
+        os.replace(written, path)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep the browser tests on one xdist worker, so one Chromium serves them all."""
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("browser"))
+
+
+#: The session's template databases (their indexes are kept from one test to the next).
+_TEMPLATES: set[str] = set()
+
+
+@pytest.fixture(autouse=True)
+def _stop_threads_and_forget_indexes() -> Iterator[None]:
+    """After each test: no purge timer left running, no index kept for its databases."""
+    yield
+    stop_purge_timers()
+    forget_indexes(keep=_TEMPLATES)
+
+
+def copy_database(template: Path, path: Path) -> Path:
+    """A copy of the template database at ``path``, answering with the template's index."""
+    shutil.copy(template, path)
+    share_index(str(template), str(path))
+    return path
+
+
+def _template(path: Path, **config: object) -> Path:
+    create_app({**TEST_CONFIG, "DATABASE": str(path), **config})
+    _TEMPLATES.add(str(path))
+    return path
 
 
 @pytest.fixture(scope="session")
 def seeded_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A database file migrated and seeded once per test session, copied by each test."""
-    path = tmp_path_factory.mktemp("template") / "seeded.sqlite3"
-    create_app({**TEST_CONFIG, "DATABASE": str(path)})
+    return _template(tmp_path_factory.mktemp("template") / "seeded.sqlite3")
+
+
+@pytest.fixture(scope="session")
+def staffed_database(tmp_path_factory: pytest.TempPathFactory, seeded_database: Path) -> Path:
+    """The seeded database with one console account per role (``ACCOUNT_OF_ROLE``)."""
+    path = copy_database(seeded_database, tmp_path_factory.mktemp("staffed") / "staffed.sqlite3")
+    database = connect(path)
+    try:
+        for role, name in ACCOUNT_OF_ROLE.items():
+            create_user(database, name, role, ACCOUNT_PASSWORD, by="setup")
+    finally:
+        database.close()
+    _TEMPLATES.add(str(path))
     return path
 
 
 @pytest.fixture
-def database_path(tmp_path: Path, seeded_database: Path) -> Path:
-    """This test's own copy of the seeded database."""
-    path = tmp_path / "pufa.sqlite3"
-    shutil.copy(seeded_database, path)
-    return path
+def database_path(request: pytest.FixtureRequest, tmp_path: Path, seeded_database: Path) -> Path:
+    """This test's own copy of the seeded database (with staff accounts if it asks for them).
+
+    Password hashing is slow on purpose (~0.14 s each): a test that uses ``staff_accounts``
+    gets them from a template rather than hashing three passwords again.
+    """
+    template = seeded_database
+    if "staff_accounts" in request.fixturenames:
+        template = request.getfixturevalue("staffed_database")
+    return copy_database(template, tmp_path / "pufa.sqlite3")
 
 
 @pytest.fixture
@@ -95,11 +163,16 @@ def db(database_path: Path, app: Flask) -> Iterator[Database]:
 
 @pytest.fixture
 def staff_accounts(db: Database) -> dict[str, User]:
-    """One console account per role (role → account), all with ``ACCOUNT_PASSWORD``."""
-    return {
-        role: create_user(db, name, role, ACCOUNT_PASSWORD, by="setup")
-        for role, name in ACCOUNT_OF_ROLE.items()
-    }
+    """One console account per role (role → account), all with ``ACCOUNT_PASSWORD``.
+
+    They come with the database (``database_path`` copies ``staffed_database``).
+    """
+    accounts = {}
+    for role, name in ACCOUNT_OF_ROLE.items():
+        account = get_user(db, name)
+        assert account is not None, f"staffed_database has no account {name}"
+        accounts[role] = account
+    return accounts
 
 
 @pytest.fixture
@@ -133,12 +206,17 @@ def admin(signed_in: Callable[[str], FlaskClient]) -> FlaskClient:
     return signed_in("admin")
 
 
+@pytest.fixture(scope="session")
+def bare_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database migrated once per session with no shipped content."""
+    path = tmp_path_factory.mktemp("template") / "bare.sqlite3"
+    return _template(path, SEED_ON_START=False)
+
+
 @pytest.fixture
-def bare_database_path(tmp_path: Path) -> Path:
+def bare_database_path(tmp_path: Path, bare_database: Path) -> Path:
     """A migrated database with no shipped content, for tests that build their own entries."""
-    path = tmp_path / "bare.sqlite3"
-    create_app({**TEST_CONFIG, "DATABASE": str(path), "SEED_ON_START": False})
-    return path
+    return copy_database(bare_database, tmp_path / "bare.sqlite3")
 
 
 @pytest.fixture
@@ -151,7 +229,9 @@ def bare_db(bare_database_path: Path) -> Iterator[Database]:
 
 @pytest.fixture(scope="session")
 def playwright() -> Iterator[Playwright]:
-    """The Playwright driver, once per test session."""
+    """The Playwright driver, once per test session (imported here: only browser tests pay)."""
+    from playwright.sync_api import sync_playwright
+
     with sync_playwright() as driver:
         yield driver
 

@@ -14,18 +14,9 @@ from bot.api import MAX_TEXT_CHARS
 from bot.paging import MAX_REPLY_BYTES, MORE_HINT
 from knowledge.entries import Entry
 from knowledge.store import create_entry, entries_by_topic
+from tests.api_support import ask
 
-FIELDS = {"kind", "reply", "entry_id", "score", "choices"}
 LONG_QUESTION = "接口测试专用：一个特别长的回答要分几次发完？"
-
-
-def ask(client: FlaskClient, text: str, user: str = "resident-1") -> dict[str, Any]:
-    """POST a question and return the JSON reply, checking the status and the fields."""
-    response = client.post("/api/ask", json={"text": text, "user": user})
-    assert response.status_code == 200, response.get_data(as_text=True)
-    body = response.get_json()
-    assert set(body) == FIELDS
-    return body
 
 
 def publish(db: Database, topic: str, question: str, answer: str) -> int:

@@ -160,7 +160,9 @@ def test_strangers_are_sent_to_sign_in(
     assert response.status_code == 302 and "/admin/login" in response.headers["Location"]
 
 
-@pytest.mark.parametrize("action", [a for a in MANAGE_ACTIONS if a.method == "POST"], ids=str)
+@pytest.mark.parametrize(
+    "action", [a for a in MANAGE_ACTIONS if a.method == "POST"], ids=lambda a: a.name
+)
 def test_admin_forms_without_the_csrf_token_are_refused(
     admin: FlaskClient,
     staff_accounts: dict[str, User],

@@ -16,8 +16,8 @@ from knowledge.review import get_draft, save_draft, submit_draft
 from knowledge.settings import render_placeholders, set_setting
 from knowledge.store import get_entry
 from knowledge.users import User, set_disabled
+from tests.api_support import ask
 from tests.console_support import csrf_token, post_form, text_of
-from tests.review_support import ask
 
 QUESTION = "楼上养的鹦鹉天天半夜学打鸣怎么办"
 FORM = {

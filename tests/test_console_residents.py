@@ -15,6 +15,7 @@ from knowledge.review import get_draft
 from knowledge.unanswered import count_unanswered
 from knowledge.unanswered_groups import DRAFT_ANSWER, unanswered_groups
 from knowledge.usage import DayCount
+from tests.api_support import ask
 from tests.console_support import post_form, text_of
 
 ROLES = ["editor", "reviewer", "admin"]
@@ -24,12 +25,6 @@ PARROT = [
     "楼上鹦鹉半夜学打鸣怎么办？",
     "楼上的鹦鹉半夜学打鸣，怎么办啊",
 ]
-
-
-def ask(client: FlaskClient, text: str, user: str = "resident") -> dict:
-    response = client.post("/api/ask", json={"text": text, "user": user})
-    assert response.status_code == 200
-    return response.get_json()
 
 
 def parrot_group(client: FlaskClient, db: Database) -> str:

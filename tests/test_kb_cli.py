@@ -10,14 +10,9 @@ from sqlite_utils import Database
 
 from knowledge.entries import Entry
 from knowledge.store import create_entry, entry_versions, get_entry
+from tests.api_support import ask
 
 QUESTION = "楼上养的鹦鹉天天半夜学打鸣怎么办"
-
-
-def ask(client: FlaskClient, text: str) -> dict:
-    response = client.post("/api/ask", json={"text": text, "user": "cli-test"})
-    assert response.status_code == 200
-    return response.get_json()
 
 
 def test_publishing_and_archiving_reach_residents(

@@ -14,22 +14,19 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
+from knowledge.db import connect
 from knowledge.matching.evaluation import Figures, evaluate, read_labeled_file, resolver_for
 from knowledge.matching.live_index import current_index
 from knowledge.store import published_entries
+from tests.conftest import copy_database
 
 LABELED = Path(__file__).parent / "eval" / "questions.jsonl"
 
 
 @pytest.fixture(scope="module")
-def figures(tmp_path_factory: pytest.TempPathFactory) -> Figures:
+def figures(tmp_path_factory: pytest.TempPathFactory, seeded_database: Path) -> Figures:
     """The evaluation of the shipped knowledge base on the labeled set."""
-    from bot import create_app
-    from knowledge.db import connect
-    from tests.conftest import TEST_CONFIG
-
-    path = tmp_path_factory.mktemp("quality") / "pufa.sqlite3"
-    create_app({**TEST_CONFIG, "DATABASE": str(path)})
+    path = copy_database(seeded_database, tmp_path_factory.mktemp("quality") / "pufa.sqlite3")
     db: Database = connect(path)
     try:
         index = current_index(db, str(path))

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
+from knowledge.db import connect
 from knowledge.matching.evaluation import (
     Figures,
     LabeledQuestion,
@@ -27,6 +28,7 @@ from knowledge.matching.evaluation import (
 )
 from knowledge.matching.live_index import current_index
 from knowledge.store import published_entries
+from tests.conftest import copy_database
 
 REAL = Path(__file__).parent / "eval" / "real_questions.jsonl"
 REFERENCE = "shared/reference/residents_questions.jsonl"
@@ -40,14 +42,11 @@ def questions() -> list[LabeledQuestion]:
 
 
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Database, str]]:
+def seeded(
+    tmp_path_factory: pytest.TempPathFactory, seeded_database: Path
+) -> Iterator[tuple[Database, str]]:
     """A freshly seeded database with the shipped knowledge base, and its path."""
-    from bot import create_app
-    from knowledge.db import connect
-    from tests.conftest import TEST_CONFIG
-
-    path = tmp_path_factory.mktemp("real") / "pufa.sqlite3"
-    create_app({**TEST_CONFIG, "DATABASE": str(path)})
+    path = copy_database(seeded_database, tmp_path_factory.mktemp("real") / "pufa.sqlite3")
     db = connect(path)
     yield db, str(path)
     db.close()

@@ -23,7 +23,7 @@ from knowledge.review import (
 )
 from knowledge.store import entry_versions, get_entry
 from knowledge.users import User, create_user, set_disabled
-from tests.review_support import ask
+from tests.api_support import ask
 
 PASSWORD = "correct-horse-battery"
 QUESTION = "楼上养的鹦鹉天天半夜学打鸣怎么办"

@@ -27,7 +27,7 @@ from knowledge.db import connect
 from knowledge.store import SHANGHAI
 from scheduler.campaigns import get_campaign
 from tests.campaign_support import add_staff, approved_campaign
-from tests.conftest import TEST_CONFIG
+from tests.conftest import TEST_CONFIG, copy_database
 
 ROOT = Path(__file__).resolve().parent.parent
 SENDALL = "message/mass/sendall"
@@ -105,8 +105,8 @@ class Rig:
 
 
 @pytest.fixture
-def rig(tmp_path: Path) -> Iterator[Rig]:
-    path = tmp_path / "pufa.sqlite3"
+def rig(tmp_path: Path, bare_database: Path) -> Iterator[Rig]:
+    path = copy_database(bare_database, tmp_path / "pufa.sqlite3")
     app = create_app({**TEST_CONFIG, "DATABASE": str(path), "SEED_ON_START": False})
     web = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=web.serve_forever, daemon=True).start()

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from webhook_support import WeChatSender, text_message
 
 from bot import create_app
 from bot.chat import CONTENT_SECURITY_POLICY
 from tests.browser_support import served
 from tests.conftest import TEST_CONFIG
+from tests.webhook_support import WeChatSender, text_message
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -14,7 +15,7 @@ from sqlite_utils import Database
 import knowledge.matching.live_index as live_index
 from knowledge.db import connect, write
 from knowledge.entries import Entry, EntryError, entry_from_record
-from knowledge.matching.live_index import current_index
+from knowledge.matching.live_index import current_index, forget_indexes, share_index
 from knowledge.matching.matcher import MatchIndex
 from knowledge.settings import SETTINGS, get_settings, render_placeholders, set_setting
 from knowledge.store import (
@@ -273,6 +274,39 @@ def test_matcher_sees_a_newly_published_entry_without_restart(
     assert match.best is not None and match.best.entry_id == entry_id
     set_status(db, entry_id, "archived", by="王审核")
     assert entry_id not in current_index(db, key).questions
+
+
+def test_a_copy_answers_with_its_originals_index_until_its_content_changes(
+    db: Database, database_path: Path, tmp_path: Path
+) -> None:
+    original = str(database_path)
+    index = current_index(db, original)
+    copy = tmp_path / "copy.sqlite3"
+    shutil.copy(database_path, copy)
+    assert share_index(original, str(copy))
+    copied = connect(copy)
+    try:
+        assert current_index(copied, str(copy)) is index
+        entry_id = create_entry(copied, make_entry(), by="张编辑")
+        set_status(copied, entry_id, "published", by="王审核")
+        rebuilt = current_index(copied, str(copy))
+        assert rebuilt is not index and entry_id in rebuilt.questions
+    finally:
+        copied.close()
+    assert current_index(db, original) is index  # the original is untouched
+    assert not share_index(str(tmp_path / "never-indexed.sqlite3"), str(copy))
+
+
+def test_forgotten_indexes_are_built_again_and_kept_ones_stay(
+    db: Database, database_path: Path
+) -> None:
+    key = str(database_path)
+    index = current_index(db, key)
+    forget_indexes(keep={"/elsewhere.sqlite3"})
+    again = current_index(db, key)
+    assert again is not index and again.generation == index.generation
+    forget_indexes(keep={key})
+    assert current_index(db, key) is again
 
 
 def wait_for_generation(db: Database, key: str, generation: int) -> MatchIndex:

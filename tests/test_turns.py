@@ -16,6 +16,7 @@ from bot.chat import WEB_CHAT_COOKIE
 from bot.conversation import save_state
 from knowledge.residents import resident_key
 from knowledge.turns import purge_old_texts, record_turn, retention_cutoff, unhelpful_counts
+from tests.api_support import ask
 from tests.conftest import TEST_CONFIG
 from tests.webhook_support import RESIDENT, WeChatSender, event_message, text_message
 
@@ -26,12 +27,6 @@ WEB_USER = "0123456789abcdef0123456789abcdef"
 
 def turns(db: Database) -> list[dict]:
     return list(db.query("SELECT * FROM turns ORDER BY id"))
-
-
-def ask(client: FlaskClient, text: str, user: str = "api-resident") -> dict:
-    response = client.post("/api/ask", json={"text": text, "user": user})
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return response.get_json()
 
 
 def all_stored_values(db: Database) -> list[str]:

@@ -27,18 +27,13 @@ from knowledge.unanswered_groups import (
     unanswered_groups,
 )
 from knowledge.users import User
+from tests.api_support import ask
 
 PARROT = [
     "楼上的鹦鹉半夜学打鸣怎么办",
     "楼上鹦鹉半夜学打鸣怎么办？",
     "楼上的鹦鹉半夜学打鸣，怎么办啊",
 ]
-
-
-def ask(client: FlaskClient, text: str, user: str = "someone") -> dict:
-    response = client.post("/api/ask", json={"text": text, "user": user})
-    assert response.status_code == 200
-    return response.get_json()
 
 
 def test_alike_questions_fold_into_one_group_with_counts_and_closest_entries(
@@ -112,9 +107,11 @@ def test_grouping_a_thousand_questions_is_quick_and_keeps_different_ones_apart(
         record_turn(
             db, channel="wx", kind="fallback", resident="wx:a", text=questions[n % len(questions)]
         )
-    started = time.perf_counter()
+    # CPU time, not wall time: with the suite's two workers on a shared 2-core machine the
+    # wall clock measures the queue for the cores (3.08 s once at a load of 7).
+    started = time.process_time()
     groups = unanswered_groups(db)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     print(f"grouping 1000 open questions: {elapsed * 1000:.0f} ms, {len(groups)} groups")
     assert sum(g.count for g in groups) == 1000
     # 400 different questions, two of them the same bus route in other words.

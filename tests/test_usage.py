@@ -14,12 +14,7 @@ from knowledge.store import get_entry
 from knowledge.turns import record_turn
 from knowledge.usage import beijing_today, usage_summary
 from knowledge.users import User
-
-
-def ask(client: FlaskClient, text: str, user: str = "someone") -> dict:
-    response = client.post("/api/ask", json={"text": text, "user": user})
-    assert response.status_code == 200
-    return response.get_json()
+from tests.api_support import ask
 
 
 def test_counts_by_day_band_feedback_entries_and_topics(client: FlaskClient, db: Database) -> None:

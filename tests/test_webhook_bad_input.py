@@ -9,7 +9,9 @@ import time
 import pytest
 from flask.testing import FlaskClient
 from sqlite_utils import Database
-from webhook_support import (
+
+from bot import create_app
+from tests.webhook_support import (
     ACCOUNT,
     RESIDENT,
     WeChatSender,
@@ -20,8 +22,6 @@ from webhook_support import (
     sha1_signature,
     text_message,
 )
-
-from bot import create_app
 
 BILLION_LAUGHS = """<?xml version="1.0"?>
 <!DOCTYPE xml [

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from sqlite_utils import Database
-from webhook_support import RESIDENT, WeChatSender, message_dedup_key, sender_for, text_message
 
 from bot import create_app
 from bot.wechat.dedup import stored_reply
@@ -17,6 +16,13 @@ from bot.wechat.reply import HOLDING_TEXT, LATER_TEXT
 from bot.wechat.standin import WeChatStandIn
 from knowledge.residents import hash_secret, resident_key
 from tests.conftest import TEST_CONFIG
+from tests.webhook_support import (
+    RESIDENT,
+    WeChatSender,
+    message_dedup_key,
+    sender_for,
+    text_message,
+)
 
 OFF_TOPIC = "请问火星上的天气今天怎么样呀"
 #: The resident's dialogue state is stored under the keyed hash, never the OpenID.

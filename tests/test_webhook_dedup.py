@@ -9,15 +9,6 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from sqlite_utils import Database
-from webhook_support import (
-    RESIDENT,
-    WeChatSender,
-    event_dedup_key,
-    event_message,
-    message_dedup_key,
-    sender_for,
-    text_message,
-)
 
 from bot import create_app
 from bot.wechat.dedup import (
@@ -30,8 +21,18 @@ from bot.wechat.dedup import (
     stored_reply,
     wait_for_reply,
 )
+from bot.wechat.housekeeping import start_purge_timer, stop_purge_timers
 from bot.wechat.reply import HOLDING_TEXT
 from knowledge.db import connect, write
+from tests.webhook_support import (
+    RESIDENT,
+    WeChatSender,
+    event_dedup_key,
+    event_message,
+    message_dedup_key,
+    sender_for,
+    text_message,
+)
 
 #: A lease no test outlives: claims in these tests are never taken over.
 LEASE = 60.0
@@ -222,6 +223,22 @@ def test_the_timer_purges_one_interval_early_so_nothing_outlives_a_day(
         time.sleep(0.02)
     assert time.time() < due_at, "purged only once a day old, after the round before it"
     assert record_keys(db) == {"new"}
+
+
+def test_stopped_purge_timers_end_and_purge_no_more(database_path: Path, db: Database):
+    def purge_threads() -> int:
+        return sum(thread.name == "pufa-purge" for thread in threading.enumerate())
+
+    create_app({"TESTING": True, "DATABASE": str(database_path), "WECHAT_PURGE_INTERVAL": 0.05})
+    assert purge_threads() >= 1
+    stop_purge_timers()
+    assert purge_threads() == 0
+    insert_old_and_new_records(db)
+    time.sleep(0.3)  # six rounds of the stopped timer
+    assert record_keys(db) == {"old", "new"}
+    # A stopped timer can be started again.
+    assert start_purge_timer(str(database_path), 0.05)
+    stop_purge_timers()
 
 
 def test_a_purge_interval_that_is_not_a_number_is_a_clear_error(database_path: Path):

@@ -10,7 +10,13 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlite_utils import Database
-from webhook_support import (
+
+from bot import create_app, texts
+from bot.paging import MAX_REPLY_BYTES, MORE_HINT
+from knowledge.entries import Entry
+from knowledge.settings import get_settings
+from knowledge.store import create_entry, entries_by_topic
+from tests.webhook_support import (
     ACCOUNT,
     MODES,
     RESIDENT,
@@ -22,12 +28,6 @@ from webhook_support import (
     text_message,
     warm_matcher,
 )
-
-from bot import create_app, texts
-from bot.paging import MAX_REPLY_BYTES, MORE_HINT
-from knowledge.entries import Entry
-from knowledge.settings import get_settings
-from knowledge.store import create_entry, entries_by_topic
 
 UNIQUE_QUESTION = "普法测试：快递驿站把包裹弄丢了谁来赔"
 

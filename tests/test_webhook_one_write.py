@@ -23,11 +23,11 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from sqlite_utils import Database
-from webhook_support import WeChatSender, eval_questions, message_dedup_key, text_message
 
 from bot.wechat.dedup import stored_reply
 from bot.wechat.reply import HOLDING_TEXT, answer_pool
 from knowledge.db import connect, get_db, write
+from tests.webhook_support import WeChatSender, eval_questions, message_dedup_key, text_message
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Statements that would change the schema (and every other connection's statement cache).

@@ -6,12 +6,6 @@ from pathlib import Path
 
 import pytest
 from sqlite_utils import Database
-from webhook_support import (
-    WeChatSender,
-    plain_reply,
-    sender_for,
-    text_message,
-)
 
 from bot import create_app
 from bot.wechat.replay import (
@@ -24,6 +18,12 @@ from bot.wechat.replay import (
 from bot.wechat.security import RejectedRequest
 from knowledge.db import write
 from tests.conftest import TEST_CONFIG
+from tests.webhook_support import (
+    WeChatSender,
+    plain_reply,
+    sender_for,
+    text_message,
+)
 
 OTHER_RESIDENT = "oSOMEONE_ELSE_openid_00000002"
 

@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from sqlite_utils import Database
-from webhook_support import WeChatSender, message_dedup_key, parse_xml, text_message
 
 from bot.wechat.dedup import AnsweredElsewhere, claim_message, record_answer, stored_reply
 from bot.wechat.reply import HOLDING_TEXT, LEASE_MARGIN
 from knowledge.db import write
 from tests.browser_support import served
+from tests.webhook_support import WeChatSender, message_dedup_key, parse_xml, text_message
 
 ROOT = Path(__file__).resolve().parent.parent
 OFF_TOPIC = "请问火星上的天气今天怎么样呀"

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from webhook_support import aes_decrypt, aes_encrypt, message_xml, parse_xml, sha1_signature
 from wechatpy.crypto import PrpCrypto
 
 from bot import create_app
@@ -23,6 +22,7 @@ from bot.wechat.security import (
     signature_matches,
     signature_of,
 )
+from tests.webhook_support import aes_decrypt, aes_encrypt, message_xml, parse_xml, sha1_signature
 
 S1_SIGNATURE = "f21891de399b4e33a1a93c9a7b8a8fffb5a443ff"
 

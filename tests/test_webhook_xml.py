@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from webhook_support import (
+
+from bot.wechat.message import InvalidMessage, check_message, dedup_key, to_incoming
+from bot.wechat.xml import InvalidXml, parse_message_xml, render_text_reply, xml_safe
+from tests.webhook_support import (
     HASH_SECRET,
     RESIDENT,
     event_dedup_key,
     message_dedup_key,
     parse_xml,
 )
-
-from bot.wechat.message import InvalidMessage, check_message, dedup_key, to_incoming
-from bot.wechat.xml import InvalidXml, parse_message_xml, render_text_reply, xml_safe
 
 
 def test_parse_reads_top_level_fields_and_skips_nested_ones():

@@ -7,7 +7,8 @@ and every WECHAT_PURGE_INTERVAL seconds by one daemon thread per worker process 
 per message, which keeps a message to one short write. The timer removes answered
 messages one interval early (at most :data:`MAX_LOOKAHEAD`), so that none outlives its
 24 hours before the next round. The purge is one indexed DELETE per table; every worker
-doing it is harmless.
+doing it is harmless. :func:`stop_purge_timers` ends the timers (the tests do, after each
+test, so that no app's timer outlives its test).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ MAX_LOOKAHEAD = 12 * 3600
 #: Busy timeout (seconds) of the timer's purge: it can always wait for the next round.
 PURGE_BUSY_TIMEOUT = 1.0
 
-_timers: dict[tuple[int, str, float], threading.Thread] = {}
+_timers: dict[tuple[int, str, float], tuple[threading.Thread, threading.Event]] = {}
 _timers_lock = threading.Lock()
 
 
@@ -70,19 +71,30 @@ def start_purge_timer(database: str, interval: float | str) -> bool:
     key = (os.getpid(), database, interval)
     with _timers_lock:
         running = _timers.get(key)
-        if running is not None and running.is_alive():
+        if running is not None and running[0].is_alive():
             return False
+        stop = threading.Event()
         thread = threading.Thread(
-            target=_purge_every, args=(database, interval), name="pufa-purge", daemon=True
+            target=_purge_every, args=(database, interval, stop), name="pufa-purge", daemon=True
         )
-        _timers[key] = thread
+        _timers[key] = (thread, stop)
         thread.start()
     return True
 
 
-def _purge_every(database: str, interval: float) -> None:
-    while True:
-        time.sleep(interval)
+def stop_purge_timers() -> None:
+    """Stop every purge timer of this process and wait for each to end its round."""
+    with _timers_lock:
+        timers = list(_timers.values())
+        _timers.clear()
+    for _thread, stop in timers:
+        stop.set()
+    for thread, _stop in timers:
+        thread.join()
+
+
+def _purge_every(database: str, interval: float, stop: threading.Event) -> None:
+    while not stop.wait(interval):
         if not Path(database).exists():
             log.info("purge timer for %s stopped: the database is gone", database)
             return

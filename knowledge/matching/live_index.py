@@ -7,6 +7,10 @@ than :data:`SYNC_REBUILD_MAX_ENTRIES` entries keeps answering while a background
 builds its successor, so residents are not held up by a large knowledge base. The choice
 goes by size, not by how long the last build took, so that a busy machine does not turn a
 small index's rebuild into a background one (and the next message into a stale answer).
+
+A byte-for-byte copy of a database can answer with its original's index
+(:func:`share_index`): the tests copy one seeded database per test and would otherwise
+build the same index again for each. :func:`forget_indexes` empties the cache.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Collection
 
 from sqlite_utils import Database
 
@@ -105,3 +110,28 @@ def _rebuild(key: str) -> None:
     finally:
         with _REBUILDING_LOCK:
             _REBUILDING.discard(key)
+
+
+def share_index(original: str, copy: str) -> bool:
+    """Let the database at ``copy`` answer with the index of ``original``, until it changes.
+
+    Only for a byte-for-byte copy of ``original`` made since its index was built: the copy
+    has the same content and generation, so its own build would give the same index. Its
+    first content change rebuilds it as for any database. False if ``original`` has none.
+    """
+    with _CACHE_LOCK:
+        index = _CACHE.get(original)
+        if index is None:
+            return False
+        _CACHE[copy] = index
+    return True
+
+
+def forget_indexes(keep: Collection[str] = ()) -> None:
+    """Drop this process's indexes, except those of the databases at the paths in ``keep``."""
+    with _CACHE_LOCK:
+        for key in [key for key in _CACHE if key not in keep]:
+            del _CACHE[key]
+    with _REBUILDING_LOCK:
+        for key in [key for key in _FAILED_AT if key not in keep]:
+            del _FAILED_AT[key]
