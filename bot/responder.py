@@ -28,6 +28,7 @@ from bot.rate_limit import (
 from knowledge.db import get_db
 from knowledge.matching.live_index import current_index
 from knowledge.residents import hash_secret, resident_key
+from knowledge.staff_phones import bind_phone_from_message
 from knowledge.turns import record_turn
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,11 @@ def respond_within_limit(message: Incoming, address: str = "") -> Reply | None:
     limits = {key: config["RATE_LIMIT_PER_MINUTE"] for key in callers}
     limits.update({key: config["RATE_LIMIT_PER_ADDRESS_PER_MINUTE"] for key in per_address})
     check_message_rate(db, limits)
+    if message.channel == "wx" and message.text and not message.event:
+        # A staff member binding their phone for campaign previews (knowledge.staff_phones).
+        confirmation = bind_phone_from_message(db, secret, message.user, message.text)
+        if confirmation is not None:
+            return Reply("help", confirmation)
     index = current_index(db, str(config["DATABASE"]))
     dialogue = Dialogue(db, index, config["DIALOGUE_STATE_TTL"])
     asked = replace(message, user=resident, text=message.text[:MAX_TEXT_CHARS])

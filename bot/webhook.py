@@ -151,7 +151,10 @@ def _handled_as_platform_event(fields: dict[str, str]) -> bool:
     try:
         hook(get_db(), fields)
     except Exception:
-        log.exception("wechat %s event not recorded: %r", event, fields)
+        # Not the fields: they carry FromUserName, a resident's (or the account's) id.
+        log.exception(
+            "wechat %s event not recorded (MsgID %r)", event, fields.get("MsgID", "")[:40]
+        )
     return True
 
 

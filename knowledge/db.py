@@ -19,7 +19,10 @@ from sqlite_utils.migrations import Migrations
 
 
 def connect(path: str | Path, busy_timeout: float = 5.0) -> Database:
-    """Open the database at ``path`` in autocommit mode with a busy timeout in seconds."""
+    """Open the database at ``path`` in autocommit mode with a busy timeout in seconds.
+
+    Foreign keys are enforced and ``secure_delete`` is on, so deleted content is zeroed.
+    """
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(
@@ -27,6 +30,8 @@ def connect(path: str | Path, busy_timeout: float = 5.0) -> Database:
     )
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA synchronous = NORMAL")
+    # Deleted rows (a resident's forgotten texts) are overwritten, whatever the SQLite build.
+    conn.execute("PRAGMA secure_delete = ON")
     return Database(conn, execute_plugins=False)
 
 
