@@ -350,3 +350,36 @@ def test_every_campaigns_and_wechat_command_is_documented() -> None:
 
     commands = names(campaigns, "campaigns") + names(wechat, "wechat") + names(report, "report")
     assert [name for name in commands if f"`{name}" not in readme] == []
+
+
+def test_an_article_changed_after_approval_goes_back_to_draft(
+    staff_db: Database, tmp_path: Path
+) -> None:
+    from scheduler.campaign_versions import contributors
+    from scheduler.campaigns import update_campaign
+
+    cover = tmp_path / "cover.jpg"
+    cover.write_bytes(b"\xff\xd8\xff fake jpeg")
+    article = {"body": "第一段", "digest": "摘要", "cover_path": str(cover)}
+    campaign_id = new(staff_db, at(5), title="民法典宣传月", text="", article=article)
+    submit_campaign(staff_db, campaign_id, AUTHOR, SUB)
+    approve_campaign(staff_db, campaign_id, REVIEWER, SUB)
+    other_cover = tmp_path / "other.png"
+    other_cover.write_bytes(b"\x89PNG fake")
+    changed = update_campaign(
+        staff_db,
+        campaign_id,
+        by=REVIEWER,
+        account_type=SUB,
+        title="民法典宣传月",
+        text="",
+        send_at=at(5),
+        tag_id=None,
+        article={"digest": "新摘要", "cover_path": str(other_cover)},
+    )
+    assert (changed.status, changed.reviewer, changed.digest) == ("draft", "", "新摘要")
+    assert changed.cover_path == str(other_cover) and changed.body == "第一段"
+    assert contributors(staff_db, campaign_id)[REVIEWER] == ["修改"]
+    submit_campaign(staff_db, campaign_id, AUTHOR, SUB)
+    with pytest.raises(CampaignError, match="你修改过它"):
+        approve_campaign(staff_db, campaign_id, REVIEWER, SUB)

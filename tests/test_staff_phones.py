@@ -177,3 +177,13 @@ def test_the_migration_purges_raw_openids_from_previews(tmp_path: Path) -> None:
     rows = list(db["campaign_previews"].rows)
     assert [row["target"] for row in rows] == [None, None] and len(rows) == 2
     assert "staff" in db["campaign_previews"].columns_dict
+
+
+def test_a_code_sent_through_the_api_or_web_chat_binds_nothing(
+    editor: FlaskClient, client: FlaskClient, db: Database
+) -> None:
+    code = code_from_console(editor)
+    response = client.post("/api/ask", json={"text": code, "user": PHONE})
+    assert response.status_code == 200 and "绑定" not in response.get_json()["reply"]
+    assert bound_phone(db, EDITOR) is None
+    assert db["staff_phone_codes"].count == 1  # still pending for WeChat
