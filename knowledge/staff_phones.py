@@ -10,6 +10,7 @@ never kept raw anywhere.
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 import time
@@ -21,7 +22,9 @@ from knowledge.audit import record_audit
 from knowledge.db import write
 from knowledge.residents import resident_key
 from knowledge.store import now
+from knowledge.users import get_user
 
+log = logging.getLogger(__name__)
 CODE_TTL_SECONDS = 600
 #: No 0/O, 1/I/L: the code is read off a screen and typed on a phone.
 _ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -79,12 +82,14 @@ def bind_phone_from_message(db: Database, secret: str, openid: str, text: str) -
         row = db.execute(
             "SELECT name, expires_at FROM staff_phone_codes WHERE code = ?", [code]
         ).fetchone()
-        if row is None or row[1] < time.time():
+        account = get_user(db, row[0]) if row is not None else None
+        if row is None or row[1] < time.time() or account is None or not account.can("edit"):
+            log.info("staff phone binding refused: unknown, expired or disabled code")
             return (
                 "这个绑定码无效或已过期。请在员工后台“我的账号”页重新生成，"
                 f"{CODE_TTL_SECONDS // 60}分钟内发送。"
             )
-        name = row[0]
+        name = account.name
         db.execute("DELETE FROM staff_phone_codes WHERE code = ?", [code])
         db["staff_phones"].upsert(
             {
@@ -96,7 +101,11 @@ def bind_phone_from_message(db: Database, secret: str, openid: str, text: str) -
             pk="name",
         )
         record_audit(db, name, "phone_bind", "staff_phone", name, "从微信绑定了预览手机")
-    return f"已绑定：这部手机将收到工作人员账号“{name}”请求的群发预览。如需解除，请在员工后台“我的账号”页操作。"
+    log.info("staff phone bound for previews to account %s", name)
+    return (
+        f"已绑定：这部手机将收到工作人员账号“{name}”请求的群发预览。"
+        "如需解除，请在员工后台“我的账号”页操作。"
+    )
 
 
 def bound_phone(db: Database, name: str) -> StaffPhone | None:

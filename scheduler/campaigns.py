@@ -376,12 +376,12 @@ def update_campaign(
             after["cover_path"],
         )
         content_changed = after != before
-        if send_at != campaign.send_at:
-            if send_at <= datetime.now(SHANGHAI):
-                raise CampaignError("发送时间已经过去，请选一个将来的时间。")
-            _check_quota(db, account_type, send_at, campaign_id)
-        elif not content_changed:
+        if send_at == campaign.send_at and not content_changed:
             return campaign
+        if send_at <= datetime.now(SHANGHAI):
+            raise CampaignError("发送时间已经过去，请选一个将来的时间。")
+        if send_at != campaign.send_at:
+            _check_quota(db, account_type, send_at, campaign_id)
         changes: dict[str, Any] = {**after, "send_at": _stored_time(send_at), "updated_at": now()}
         summary = changes["title"]
         if content_changed:

@@ -187,3 +187,14 @@ def test_a_code_sent_through_the_api_or_web_chat_binds_nothing(
     assert response.status_code == 200 and "绑定" not in response.get_json()["reply"]
     assert bound_phone(db, EDITOR) is None
     assert db["staff_phone_codes"].count == 1  # still pending for WeChat
+
+
+def test_a_code_of_a_disabled_account_binds_nothing(
+    editor: FlaskClient, sender: WeChatSender, db: Database
+) -> None:
+    from knowledge.users import set_disabled
+
+    code = code_from_console(editor)
+    set_disabled(db, EDITOR, True, by="setup")
+    assert "无效或已过期" in reply_to(sender, code)
+    assert bound_phone(db, EDITOR) is None
