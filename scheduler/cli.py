@@ -61,6 +61,8 @@ def _line(campaign: Campaign) -> str:
     )
     if campaign.status == "sent" and campaign.result_sent is not None:
         line += f"  送达 {campaign.result_sent}/{campaign.result_total}"
+    elif campaign.delivery_unconfirmed:
+        line += "  已发送，送达数未确认"
     if campaign.status == "failed":
         line += f"  错误码 {campaign.error_code}：{campaign.error_message}"
     return line

@@ -493,6 +493,8 @@ def test_an_unmatchable_45065_send_shows_delivery_unconfirmed(
     assert "已发送，送达数未确认" in text_of(staff.get(f"/admin/report?year={year}"))
     csv_rows = staff.get(f"/admin/report.csv?year={year}").data.decode("utf-8-sig")
     assert "已发送，送达数未确认" in csv_rows
+    listed = app.test_cli_runner().invoke(args=["campaigns", "list"]).output
+    assert f"#{first}" in listed and "已发送，送达数未确认" in listed
 
 
 def test_two_45065_sends_in_the_hour_leave_the_event_unmatched(
