@@ -137,6 +137,7 @@ def previews_name_staff_not_openids(db: Database) -> None:
 
     ``target`` holds a keyed hash from now on (the migration has no key to hash the old
     values with, so they are blanked; the rows still count towards the daily caps).
+    ``by_wxname`` is no longer written: previews by WeChat ID are gone.
     """
     db["campaign_previews"].add_column("staff", str)
     db.execute("UPDATE campaign_previews SET target = NULL")

@@ -521,19 +521,8 @@ def preview_campaign(db: Database, api: WeChatAPI, campaign_id: int, by: str) ->
                 f"每次群发每天最多预览{MAX_PREVIEWS_PER_CAMPAIGN}次，这次群发今天已用完，请明天再试。"
             )
         # The slot is taken before the call, so two requests at once cannot pass the cap.
-        preview_id = (
-            db["campaign_previews"]
-            .insert(
-                {
-                    "campaign_id": campaign_id,
-                    "target": phone.resident,
-                    "staff": account.name,
-                    "by_wxname": 0,
-                    "at": now(),
-                }
-            )
-            .last_pk
-        )
+        record = {"campaign_id": campaign_id, "target": phone.resident, "staff": account.name}
+        preview_id = db["campaign_previews"].insert({**record, "at": now()}).last_pk
     try:
         api.mass_preview(mass_message(api, campaign), openid=phone.openid)
     except WeChatAPIError as error:

@@ -191,8 +191,7 @@ def test_previews_stop_at_5_a_campaign_and_20_a_staff_member_a_day(
     with pytest.raises(CampaignError, match="每次群发每天最多预览5次"):
         preview_campaign(staff_db, api(staff_db, wechat), first, AUTHOR)
     staff_db["campaign_previews"].insert_all(
-        {"campaign_id": 99, "target": "wx:x", "staff": AUTHOR, "by_wxname": 0, "at": now()}
-        for _ in range(15)
+        {"campaign_id": 99, "target": "wx:x", "staff": AUTHOR, "at": now()} for _ in range(15)
     )
     with pytest.raises(CampaignError, match="每位工作人员每天最多预览20次"):
         preview_campaign(staff_db, api(staff_db, wechat), second, AUTHOR)
