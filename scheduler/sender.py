@@ -9,8 +9,9 @@
    campaign as sent — no follower gets it twice.
 3. **Record** WeChat's msg_id (status ``sent``); the MASSSENDJOBFINISH event later fills
    in the counts (:func:`record_job_finish`). A send recorded from a 45065 has no msg_id:
-   the event is matched to it when it is the only such send in the hour before the event,
-   else the console shows "已发送，送达数未确认".
+   the event is matched to it when it is the only such send in the hour before the event
+   (or the one unknown event of the hour before, if it came first), else the console shows
+   "已发送，送达数未确认".
 
 Transient errors (-1 system busy, 45011 per-minute limit, 45066 same id too fast, network
 errors and timeouts) are retried with doubling delays a bounded number of times; any other
@@ -149,6 +150,8 @@ def _finish(
         db["campaigns"].update(campaign_id, update)
         if changes.get("msg_id"):
             _apply_waiting_result(db, campaign_id, changes["msg_id"])
+        elif changes.get("error_code") == ALREADY_SENT:
+            _adopt_result_of_the_hour(db, campaign_id)
         record_audit(
             db,
             SCHEDULER,
@@ -476,6 +479,27 @@ def _apply_waiting_result(db: Database, campaign_id: int, msg_id: str) -> None:
     assert campaign is not None
     _apply_job_result(db, campaign_id, campaign.title, json.loads(row[0]))
     db.execute("DELETE FROM unmatched_job_results WHERE msg_id = ?", [msg_id])
+
+
+def _adopt_result_of_the_hour(db: Database, campaign_id: int) -> None:
+    """Inside the transaction that recorded a 45065 send: take the job result that came first.
+
+    Only when exactly one result for an unknown msg_id arrived in the hour before, and this
+    is the only send recorded from a 45065 still waiting for one (:func:`_unconfirmed_send`).
+    """
+    waiting = _unconfirmed_send(db)
+    if waiting is None or waiting[0] != campaign_id:
+        return
+    since = (datetime.now(UTC) - UNCONFIRMED_MATCH_WINDOW).isoformat(timespec="seconds")
+    rows = db.execute(
+        "SELECT msg_id FROM unmatched_job_results WHERE received_at >= ? LIMIT 2", [since]
+    ).fetchall()
+    if len(rows) == 1:
+        db["campaigns"].update(campaign_id, {"msg_id": rows[0][0]})
+        _apply_waiting_result(db, campaign_id, rows[0][0])
+        log.info(
+            "campaign %d (sent, 45065): earlier job result %r matched", campaign_id, rows[0][0]
+        )
 
 
 def _previews_today(db: Database, column: str, value: str | int) -> int:

@@ -505,3 +505,26 @@ def test_two_45065_sends_in_the_hour_leave_the_event_unmatched(
     second = sent_by_45065(db, api)
     assert record_job_finish(db, {"MsgID": "5", "Status": "send success"}) is False
     assert {get_campaign(db, c).delivery_unconfirmed for c in (first, second)} == {True}  # type: ignore[union-attr]
+
+
+def test_a_job_finish_that_came_before_the_45065_is_taken_by_that_send(
+    db: Database, api: WeChatAPI
+) -> None:
+    old = {"msg_id": "1", "result": "{}", "received_at": "2020-01-01T00:00:00+00:00"}
+    db["unmatched_job_results"].insert(old)  # hours before: not this send's
+    assert (
+        record_job_finish(db, {"MsgID": "1000000001", "SentCount": "7", "Status": "send success"})
+        is False
+    )
+    campaign_id = sent_by_45065(db, api)
+    campaign = get_campaign(db, campaign_id)
+    assert campaign is not None and (campaign.msg_id, campaign.result_sent) == ("1000000001", 7)
+    assert [r["msg_id"] for r in db["unmatched_job_results"].rows] == ["1"]
+
+
+def test_two_results_waiting_leave_the_45065_send_unconfirmed(db: Database, api: WeChatAPI) -> None:
+    for msg_id in ("1000000001", "1000000002"):
+        record_job_finish(db, {"MsgID": msg_id, "SentCount": "7", "Status": "send success"})
+    campaign = get_campaign(db, sent_by_45065(db, api))
+    assert campaign is not None and campaign.delivery_unconfirmed
+    assert db["unmatched_job_results"].count == 2
