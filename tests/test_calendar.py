@@ -55,6 +55,19 @@ def test_disability_day_is_the_third_sunday_of_may() -> None:
         assert day.weekday() == 6 and day.month == 5 and 15 <= day.day <= 21
 
 
+def test_national_defence_education_day_is_the_third_saturday_of_september() -> None:
+    # 国防教育法第十二条: 每年九月的第三个星期六为全民国防教育日。
+    assert _on(2026, "national_defence_education_day") == date(2026, 9, 19)
+    assert _on(2027, "national_defence_education_day") == date(2027, 9, 18)
+    for year in range(2025, 2035):
+        day = _on(year, "national_defence_education_day")
+        assert day.weekday() == 5 and day.month == 9 and 15 <= day.day <= 21
+
+
+def test_january_holds_a_publicity_day() -> None:
+    assert any(day.start.month == 1 for day in days_in(2027))
+
+
 @pytest.mark.parametrize(
     ("key", "month", "day"),
     [
@@ -64,6 +77,7 @@ def test_disability_day_is_the_third_sunday_of_may() -> None:
         ("consumer_day", 3, 15),
         ("civil_code_anniversary", 5, 28),
         ("traffic_safety_day", 12, 2),
+        ("police_day", 1, 10),
     ],
 )
 def test_fixed_days_fall_on_their_date_every_year(key: str, month: int, day: int) -> None:
