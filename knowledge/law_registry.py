@@ -117,6 +117,19 @@ LAW_NAMES = tuple(LAWS)
 NOT_SHIPPED = read_not_shipped(NAMES)
 
 
+def written_law_names(directory: Path = LAWS_DIR) -> list[str]:
+    """Every way a law is written in a text: short names, full titles (with and without
+    中华人民共和国, with 〈〉 when nested), aliases, and the names of laws not shipped."""
+    laws, _names = read_registry(directory)
+    written = set()
+    for law in laws.values():
+        for title in (law.name, law.title, law.nested_title):
+            written.update({title, title.removeprefix("中华人民共和国")})
+    written.update(row["alias"] for row in _read_tsv(directory / ALIASES_FILE.name))
+    written.update(row["name"] for row in _read_tsv(directory / NOT_SHIPPED_FILE.name))
+    return sorted(written, key=len, reverse=True)
+
+
 def law_named(name: str) -> str | None:
     """The short name of the shipped law ``name`` stands for (full title, alias …), or None."""
     return NAMES.get(fold_law_name(name))

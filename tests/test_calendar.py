@@ -8,6 +8,8 @@ import pytest
 from flask.testing import FlaskCliRunner
 from sqlite_utils import Database
 
+from knowledge.laws import parse_ref
+from knowledge.store import published_entries
 from scheduler.calendar import (
     CalendarError,
     add_local_day,
@@ -17,6 +19,7 @@ from scheduler.calendar import (
     next_12_months,
     set_window,
 )
+from scheduler.suggestions import suggested_text
 
 # From /work/shared/reference/publicity_days.md (lunar-python, cross-checked with lunardate).
 ELDERS_DAY = {
@@ -57,6 +60,7 @@ def test_disability_day_is_the_third_sunday_of_may() -> None:
 
 def test_national_defence_education_day_is_the_third_saturday_of_september() -> None:
     # 国防教育法第十二条: 每年九月的第三个星期六为全民国防教育日。
+    assert _on(2025, "national_defence_education_day") == date(2025, 9, 20)
     assert _on(2026, "national_defence_education_day") == date(2026, 9, 19)
     assert _on(2027, "national_defence_education_day") == date(2027, 9, 18)
     for year in range(2025, 2035):
@@ -66,6 +70,30 @@ def test_national_defence_education_day_is_the_third_saturday_of_september() -> 
 
 def test_january_holds_a_publicity_day() -> None:
     assert any(day.start.month == 1 for day in days_in(2027))
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "fire_safety_day",
+        "disability_day",
+        "environment_day",
+        "fitness_day",
+        "safety_production_month",
+        "shandong_bird_week",
+        "charity_day",
+        "national_defence_education_day",
+    ],
+)
+def test_days_of_the_publicity_laws_suggest_an_entry_under_their_law(
+    db: Database, key: str
+) -> None:
+    (day,) = [day for day in days_in(2027, db) if day.key == key]
+    text = suggested_text(db, day)
+    question = text.split("\n")[1].removeprefix("问：")
+    (entry,) = [entry for entry in published_entries(db) if entry.question == question]
+    cited = {ref.law for ref in map(parse_ref, entry.law_refs) if ref is not None}
+    assert cited & set(day.laws), (key, entry.question, entry.law_refs)
 
 
 @pytest.mark.parametrize(

@@ -53,7 +53,7 @@ INDEX = {row["short_name"]: row for row in _rows(INDEX_FILE)}
 def test_registry_is_every_shipped_text() -> None:
     shipped = {path.name for path in LAWS_DIR.glob("*.md")} - {"README.md"}
     assert {law.file for law in LAWS.values()} == shipped
-    assert len(LAW_NAMES) == len(shipped) == 49
+    assert len(LAW_NAMES) == len(shipped) == 63
     assert LAW_NAMES[:4] == ("民法典", "反电信网络诈骗法", "反有组织犯罪法", "国家安全法")
 
 
@@ -164,6 +164,10 @@ def test_parse_ref_and_back(ref: str, parsed: LawRef) -> None:
         ("民间借贷司法解释第25条", 25),
         ("工伤保险条例第14条", 14),
         ("刑法第276条之一", 276),
+        ("消防法第28条", 28),
+        ("行政复议法第20条", 20),
+        ("行政诉讼法第46条", 46),
+        ("预防未成年人犯罪法第16条", 16),
     ],
 )
 def test_article_for_ref_finds_the_article(ref: str, number: int) -> None:
@@ -208,6 +212,9 @@ def test_article_for_ref_refuses_what_is_not_there(ref: str) -> None:
         ("农民工工资支付条例", "保障农民工工资支付条例"),
         ("劳动法", "劳动法"),
         ("消費者權益保護法", "消费者权益保护法"),
+        ("中华人民共和国退役军人保障法", "退役军人保障法"),
+        ("野保法", "野生动物保护法"),
+        ("行诉法", "行政诉讼法"),
         ("治安管理处罚法", None),
         ("婚姻法", None),
     ],
@@ -269,6 +276,14 @@ def test_chinese_to_int_refuses_other_text() -> None:
         ("婚姻家庭编解释二第八条", "《婚姻家庭编解释（二）》第8条"),
         ("反诈法第五条", "《反电信网络诈骗法》第5条"),
         ("刑法最后一条", "《刑法》第452条"),
+        ("消防法第28条", "《消防法》第28条"),
+        ("中华人民共和国消防法第二十八条是什么", "《消防法》第28条"),
+        ("安全生产法第五十四条", "《安全生产法》第54条"),
+        ("环保法第57条", "《环境保护法》第57条"),
+        ("野生动物保护法第31条", "《野生动物保护法》第31条"),
+        ("复议法第二十条", "《行政复议法》第20条"),
+        ("行政诉讼法第46条", "《行政诉讼法》第46条"),
+        ("兵役法最后一条", "《兵役法》第65条"),
         (
             "最高人民法院关于审理民间借贷案件适用法律若干问题的规定第26条",
             "《民间借贷司法解释》第26条",
@@ -298,6 +313,8 @@ def test_unknown_article_of_a_small_law_names_its_count() -> None:
     assert reply is not None and "共50条" in reply
     reply = answer_article_ask("工伤保险条例第68条")
     assert reply is not None and "《工伤保险条例》共67条" in reply
+    reply = answer_article_ask("消防法第75条")
+    assert reply is not None and "《消防法》共74条，没有第75条" in reply
 
 
 def test_unknown_inserted_article_gets_a_clear_reply() -> None:
@@ -365,7 +382,7 @@ def test_interpretation_written_in_full_counts_as_introduced(text: str) -> None:
 
 
 def test_texts_are_parsed_lazily_and_quickly() -> None:
-    """Importing the registry parses nothing; parsing all 49 texts stays well under a second."""
+    """Importing the registry parses nothing; parsing all 63 texts stays well under a second."""
     script = (
         "import time\n"
         "from knowledge import laws\n"
