@@ -64,20 +64,18 @@ def issue_binding_code(db: Database, name: str, ttl: float = CODE_TTL_SECONDS) -
     return code
 
 
-def _normalised_code(text: str) -> str | None:
+def binding_code(text: str) -> str | None:
+    """The binding code ``text`` is exactly (spaces and case forgiven), or None; reads nothing."""
     match = _CODE.fullmatch(re.sub(r"\s+", "", text).upper())
     return f"PF-{match[1]}-{match[2]}" if match else None
 
 
-def bind_phone_from_message(db: Database, secret: str, openid: str, text: str) -> str | None:
-    """The confirmation to reply when ``text`` is exactly a binding code; None otherwise.
+def bind_phone(db: Database, secret: str, openid: str, code: str) -> str:
+    """Bind ``openid`` (the sender) to the account ``code`` was issued to; the reply to send.
 
-    A pending code binds ``openid`` (the sender) to the code's account and is used up; an
-    unknown or expired code gets a reply saying so; any other text is not for us (None).
+    A pending code of an enabled account is used up and binds; an unknown, expired or
+    disabled account's code gets a reply saying so and binds nothing.
     """
-    code = _normalised_code(text)
-    if code is None or not openid:
-        return None
     with write(db):
         row = db.execute(
             "SELECT name, expires_at FROM staff_phone_codes WHERE code = ?", [code]
@@ -106,6 +104,16 @@ def bind_phone_from_message(db: Database, secret: str, openid: str, text: str) -
         f"已绑定：这部手机将收到工作人员账号“{name}”请求的群发预览。"
         "如需解除，请在员工后台“我的账号”页操作。"
     )
+
+
+def bind_phone_from_message(db: Database, secret: str, openid: str, text: str) -> str | None:
+    """The reply to a WeChat text that is exactly a binding code (see :func:`bind_phone`);
+    None for any other text, which is not for us and touches no table.
+    """
+    code = binding_code(text)
+    if code is None or not openid:
+        return None
+    return bind_phone(db, secret, openid, code)
 
 
 def bound_phone(db: Database, name: str) -> StaffPhone | None:
