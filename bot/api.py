@@ -24,7 +24,7 @@ from bot.chat import web_chat_id
 from bot.dialogue import Incoming
 from bot.rate_limit import RateLimited
 from bot.responder import MAX_TEXT_CHARS, respond_within_limit
-from knowledge.db import get_db
+from knowledge.db import busy_timeout, get_db
 from knowledge.matching.normalize import LONE_SURROGATE
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -117,10 +117,9 @@ def ask() -> Response:
 
 def _answer(incoming: Incoming) -> Response:
     """The dialogue's reply to ``incoming`` as the API's JSON, the waits on the lock kept short."""
-    db = get_db()
-    db.execute(f"PRAGMA busy_timeout = {int(current_app.config['API_BUSY_TIMEOUT'] * 1000)}")
     try:
-        reply = respond_within_limit(incoming, address=request.remote_addr or "")
+        with busy_timeout(get_db(), current_app.config["API_BUSY_TIMEOUT"]):
+            reply = respond_within_limit(incoming, address=request.remote_addr or "")
     except RateLimited as limited:
         # Logged once per caller and minute by the limiter, not once per refusal.
         raise TooManyRequests(

@@ -35,11 +35,15 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # Largest webhook body accepted (bytes).
         "WECHAT_MAX_BODY": 64 * 1024,
         # Seconds between purges of expired webhook records (answered messages after 24 h,
-        # plain-mode signatures after the timestamp window) in each worker; 0 turns the timer
-        # off (app start and each new message still purge).
+        # plain-mode signatures after the timestamp window, ended rate-limit windows) in each
+        # worker; 0 turns the timer off (then only app start and the scheduler's daily
+        # housekeeping purge).
         "WECHAT_PURGE_INTERVAL": 3600,
         # Server-side time budget for a webhook reply (seconds) before a holding reply.
         "REPLY_DEADLINE": 1.0,
+        # Threads per worker process that answer webhook messages (the request waits for one
+        # until REPLY_DEADLINE); as many as gunicorn's threads, so none waits for a thread.
+        "WECHAT_ANSWER_THREADS": 8,
         # How long a resident's pending choices / "更多" pages stay valid (seconds).
         "DIALOGUE_STATE_TTL": 600,
         # Messages a minute one resident (WeChat OpenID, API user, web chat browser) may send;

@@ -30,18 +30,27 @@ def load_state(db: Database, user: str) -> dict[str, Any]:
 
 
 def save_state(db: Database, user: str, state: dict[str, Any], ttl_seconds: float) -> None:
-    """Replace the resident's state; it expires ``ttl_seconds`` from now (nothing kept for "")."""
+    """Replace the resident's state in a write of its own (:func:`put_state`)."""
     if not user:
         return
     with write(db):
-        db["conversations"].upsert(
-            {
-                "user": user,
-                "state": json.dumps(state, ensure_ascii=False),
-                "expires_at": time.time() + ttl_seconds,
-            },
-            pk="user",
-        )
+        put_state(db, user, state, ttl_seconds)
+
+
+def put_state(db: Database, user: str, state: dict[str, Any], ttl_seconds: float) -> None:
+    """Replace the resident's state inside the caller's write; it expires ``ttl_seconds``
+    from now (nothing kept for "").
+
+    Plain SQL rather than sqlite-utils' ``upsert``, whose first use on a connection probes
+    the SQLite version by creating and dropping a table.
+    """
+    if not user:
+        return
+    db.execute(
+        "INSERT INTO conversations (user, state, expires_at) VALUES (?, ?, ?) "
+        "ON CONFLICT(user) DO UPDATE SET state = excluded.state, expires_at = excluded.expires_at",
+        [user, json.dumps(state, ensure_ascii=False), time.time() + ttl_seconds],
+    )
 
 
 def stored_state(db: Database, user: str) -> dict[str, Any] | None:

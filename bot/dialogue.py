@@ -31,6 +31,7 @@ from knowledge.preview import render_entry
 from knowledge.settings import get_settings
 from knowledge.store import entries_by_topic, get_entry
 from knowledge.topics import TOPICS, topic_by_name_or_key, topic_name
+from knowledge.turns import MAX_TEXT_CHARS
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,10 @@ _CHOICE = re.compile(r"^(?:第|选)?([1-9一二三四五六七八九])(?:个|条
 _NOISE = re.compile(r"[\s，。！？、,.!?~～“”\"'：:]+")
 _HELP_WORDS = {"帮助", "菜单", "help", "?", "？", "主题", "目录", "功能"}
 _HUMAN_WORDS = {"人工", "转人工", "人工服务", "人工客服", "找人", "真人", "客服"}
-_GREETINGS = {"你好", "您好", "hi", "hello", "在吗", "在不在", "有人吗", "嗨"}
+_GREETINGS = {
+    "你好", "您好", "hi", "hello", "在吗", "在不在", "有人吗", "嗨",
+    "早上好", "上午好", "中午好", "下午好", "晚上好", "早安", "晚安",
+}  # fmt: skip
 _MORE_WORDS = {"更多", "继续", "下一页", "接着说", "还有呢"}
 _ORIGINAL_WORDS = {"原文", "法条原文", "看原文", "查看原文", "法条"}
 #: Short replies that say the last answer did not help ("不对劲怎么办" is a question, not one).
@@ -51,6 +55,8 @@ _FEEDBACK_WORDS = {
     "没帮助", "没有帮助", "没帮上", "不满意", "没解决", "没有解决", "看不懂", "👎",
 }  # fmt: skip
 _TRAILING_PARTICLES = re.compile(r"[啊呀吧呢哦嘛啦哈]+$")
+#: Replies to pending choices that say none of them fits (texts.WAY_OUT offers "0").
+_NONE_FIT_WORDS = {"0", "〇", "零", "都不是", "都不对", "都没有", "一个都不是", "都不是我要问的"}
 
 
 @dataclass
@@ -87,16 +93,38 @@ def _compact(text: str) -> str:
 
 
 class Dialogue:
-    """Turns one resident message into one reply, reading and saving the resident's state."""
+    """Turns one resident message into one reply, reading and saving the resident's state.
+
+    With ``defer_state`` the dialogue only reads: the state it would save is left in
+    :attr:`state_change` for the caller to write with the rest of the message
+    (``bot.responder``). ``keep_state=False`` is a dry run ("试一试") that keeps nothing.
+    """
 
     def __init__(
-        self, db: Database, index: MatchIndex, state_ttl: float = 600.0, keep_state: bool = True
+        self,
+        db: Database,
+        index: MatchIndex,
+        state_ttl: float = 600.0,
+        keep_state: bool = True,
+        defer_state: bool = False,
     ) -> None:
         self.db = db
         self.index = index
         self.state_ttl = state_ttl
-        self.keep_state = keep_state  # False: a dry run ("试一试") that leaves no trace
+        self.keep_state = keep_state
+        self.defer_state = defer_state
+        #: (resident, state) to save, when ``defer_state``: the last respond()'s change.
+        self.state_change: tuple[str, dict[str, Any]] | None = None
         self.settings = get_settings(db)
+
+    def _keep(self, user: str, state: dict[str, Any]) -> None:
+        """Save ``user``'s new state now, or leave it for the caller when deferred."""
+        if not self.keep_state or not user:
+            return
+        if self.defer_state:
+            self.state_change = (user, state)
+        else:
+            save_state(self.db, user, state, self.state_ttl)
 
     def respond(self, message: Incoming) -> Reply | None:
         """The reply to ``message``, or None when WeChat should just get "success"."""
@@ -116,8 +144,7 @@ class Dialogue:
             if topic is not None:
                 reply = self._topic_list(topic)
                 choice_ids = [c["entry_id"] for c in reply.choices]
-                if self.keep_state:
-                    save_state(self.db, message.user, {"choices": choice_ids}, self.state_ttl)
+                self._keep(message.user, {"choices": choice_ids})
                 return reply
             if key.upper() in {"HELP", "MENU"}:
                 return Reply("help", texts.help_text())
@@ -141,8 +168,8 @@ class Dialogue:
         reply.text = pages[0]
         if len(pages) > 1:
             new_state["more"] = pages[1:]
-        if (new_state or state) and self.keep_state:
-            save_state(self.db, user, new_state, self.state_ttl)
+        if new_state or state:
+            self._keep(user, new_state)
         return reply
 
     def _decide(self, text: str, state: dict[str, Any]) -> tuple[Reply, dict]:
@@ -156,6 +183,8 @@ class Dialogue:
             articles = [a for a in map(article_for_ref, state["last_refs"]) if a is not None]
             reply = Reply("answer", format_articles(articles), record={"kind": "article"})
             return reply, carried
+        if state.get("choices") and _TRAILING_PARTICLES.sub("", compact) in _NONE_FIT_WORDS:
+            return self._none_fit(state), carried
         choice = _CHOICE.match(compact)
         if choice:
             if state.get("choices"):
@@ -167,7 +196,7 @@ class Dialogue:
             return Reply("help", texts.help_text()), carried
         if compact in _HUMAN_WORDS:
             return Reply("help", texts.human_text(self.settings)), carried
-        if compact in _GREETINGS:
+        if _TRAILING_PARTICLES.sub("", compact) in _GREETINGS:
             return Reply("welcome", texts.welcome_text(self.settings)), carried
         if _TRAILING_PARTICLES.sub("", compact) in _FEEDBACK_WORDS:
             record = {"kind": "feedback", "entry_id": state.get("last_entry")}
@@ -194,7 +223,7 @@ class Dialogue:
         number = int(ordinal) if ordinal.isdigit() else _CHINESE_ORDINALS.index(ordinal) + 1
         ids: list[int] = state["choices"]
         if number > len(ids):
-            prompt = f"请回复1到{len(ids)}之间的序号，或者直接说出您的问题。"
+            prompt = f"请{texts.how_to_pick(len(ids))}查看答案，或者直接说出您的问题。\n{texts.WAY_OUT}。"
             return Reply("choices", prompt, record={"kind": "help"}), state
         entry = get_entry(self.db, ids[number - 1])
         if entry is None or entry.status != "published":
@@ -204,6 +233,14 @@ class Dialogue:
         reply, new_state = self._answer(entry, None)
         reply.record = {"kind": "selection"}
         return reply, new_state
+
+    def _none_fit(self, state: dict[str, Any]) -> Reply:
+        """The reply to "0" when choices are pending: a person to call, and the question
+        that none of the options fitted goes to the staff's unanswered queue."""
+        if "asked" not in state:  # a topic's list: no question to record
+            return Reply("help", texts.help_text())
+        record = {"kind": "declined", "question": state["asked"], "candidates": state["offered"]}
+        return Reply("fallback", texts.none_fit_text(self.settings), record=record)
 
     def _answer(self, entry: Entry, score: float | None) -> tuple[Reply, dict]:
         reply = Reply("answer", render_entry(entry, self.settings), entry.id, score)
@@ -239,19 +276,20 @@ class Dialogue:
             if entry is not None and entry.status == "published":
                 return self._answer(entry, best.score)
         if match.band == "choices":
-            choices = [{"n": n, **c} for n, c in enumerate(top, start=1)]
-            for choice in choices:
-                choice.pop("score")
+            choices = [
+                {"n": n, "entry_id": option.entry_id, "question": option.question}
+                for n, option in enumerate(match.options, start=1)
+            ]
             reply = Reply(
                 "choices",
-                texts.choices_text(
-                    [c["question"] for c in choices], "您想问的是不是下面这些问题？"
-                ),
+                texts.matched_choices_text([c["question"] for c in choices]),
                 score=best.score if best else None,
                 choices=choices,
                 record={"candidates": top},
             )
-            return reply, {**carried, "choices": [c["entry_id"] for c in choices]}
+            offered = [c for c in top if c["entry_id"] in {o.entry_id for o in match.options}]
+            pending = {"choices": [c["entry_id"] for c in choices], "offered": offered}
+            return reply, {**carried, **pending, "asked": text[:MAX_TEXT_CHARS]}
         score = best.score if best else None
         reply = Reply("fallback", texts.fallback_text(self.settings), score=score)
         reply.record = {"candidates": top}

@@ -57,36 +57,62 @@ def _count(db: Database, key: str, period: int, expires_at: float) -> int:
     ).fetchone()[0]
 
 
-def check_message_rate(db: Database, limits: Mapping[str, int], now: float | None = None) -> None:
+#: The count of a counter in the given period (no row: none yet this period).
+_COUNT_NOW = "SELECT count FROM rate_counters WHERE key = ? AND period = ?"
+
+
+def over_message_rate(
+    db: Database, limits: Mapping[str, int], now: float | None = None
+) -> RateLimited | None:
+    """Whether one more message would put a caller in ``limits`` over its limit (a read).
+
+    Lets the dialogue skip the matching work for a caller already refused this minute;
+    :func:`count_message` decides, in the message's write.
+    """
+    now = time.time() if now is None else now
+    minute = int(now // MINUTE)
+    exceeded = [
+        per_minute
+        for caller, per_minute in limits.items()
+        if per_minute > 0
+        and (row := db.execute(_COUNT_NOW, [f"min:{caller}", minute]).fetchone()) is not None
+        and row[0] >= per_minute
+    ]
+    if not exceeded:
+        return None
+    return RateLimited(min(exceeded), max(1, math.ceil((minute + 1) * MINUTE - now)))
+
+
+def count_message(
+    db: Database, limits: Mapping[str, int], now: float | None = None
+) -> RateLimited | None:
     """Count one message for each caller in ``limits`` (caller key → messages per minute).
 
-    Raises :class:`RateLimited` if any caller is now over its limit; a limit of 0 is no
-    limit. The first refusal of a minute is logged (once per caller and minute); refusals
-    count too, so a caller cannot hammer its way through. Expired counters are purged in
-    the same transaction.
+    Call inside the message's write (:func:`knowledge.db.write`). Returns the refusal if
+    any caller is now over its limit; a limit of 0 is no limit. The first refusal of a
+    minute is logged (once per caller and minute); refusals count too, so a caller cannot
+    hammer its way through. Expired counters go on the purge timer
+    (:func:`purge_rate_counters`).
     """
     limits = {caller: limit for caller, limit in limits.items() if limit > 0}
-    if not limits:
-        return
     now = time.time() if now is None else now
     minute = int(now // MINUTE)
     ends = (minute + 1) * MINUTE
     exceeded = []
-    with write(db):
-        db.execute("DELETE FROM rate_counters WHERE expires_at < ?", [now])
-        for caller, per_minute in limits.items():
-            count = _count(db, f"min:{caller}", minute, ends)
-            if count > per_minute:
-                exceeded.append(per_minute)
-                if count == per_minute + 1:
-                    log.warning(
-                        "rate limit: %s sent over %d messages this minute; "
-                        "the rest of the minute is refused",
-                        caller,
-                        per_minute,
-                    )
-    if exceeded:
-        raise RateLimited(min(exceeded), max(1, math.ceil(ends - now)))
+    for caller, per_minute in limits.items():
+        count = _count(db, f"min:{caller}", minute, ends)
+        if count > per_minute:
+            exceeded.append(per_minute)
+            if count == per_minute + 1:
+                log.warning(
+                    "rate limit: %s sent over %d messages this minute; "
+                    "the rest of the minute is refused",
+                    caller,
+                    per_minute,
+                )
+    if not exceeded:
+        return None
+    return RateLimited(min(exceeded), max(1, math.ceil(ends - now)))
 
 
 def take_unanswered_slot(
@@ -94,8 +120,9 @@ def take_unanswered_slot(
 ) -> bool:
     """Whether one more unanswered turn of ``callers`` may go to the staff's queue today.
 
-    Counts the turn for each caller; False once any of them is over ``per_day`` turns
-    today (logged once, when it first happens). ``per_day`` of 0 means no cap.
+    Call inside the message's write. Counts the turn for each caller; False once any of
+    them is over ``per_day`` turns today (logged once, when it first happens). ``per_day``
+    of 0 means no cap.
     """
     if per_day <= 0 or not callers:
         return True
@@ -103,16 +130,22 @@ def take_unanswered_slot(
     day = int((now + BEIJING_OFFSET) // DAY)
     ends = (day + 1) * DAY - BEIJING_OFFSET
     allowed = True
-    with write(db):
-        for caller in callers:
-            count = _count(db, f"day:{caller}", day, ends)
-            if count > per_day:
-                allowed = False
-                if count == per_day + 1:
-                    log.warning(
-                        "unanswered cap: %s reached %d unanswered questions today; "
-                        "no more are queued for staff until tomorrow",
-                        caller,
-                        per_day,
-                    )
+    for caller in callers:
+        count = _count(db, f"day:{caller}", day, ends)
+        if count > per_day:
+            allowed = False
+            if count == per_day + 1:
+                log.warning(
+                    "unanswered cap: %s reached %d unanswered questions today; "
+                    "no more are queued for staff until tomorrow",
+                    caller,
+                    per_day,
+                )
     return allowed
+
+
+def purge_rate_counters(db: Database, now: float | None = None) -> int:
+    """Delete the counters whose window has ended; how many went (the purge timer's job)."""
+    now = time.time() if now is None else now
+    with write(db):
+        return db.execute("DELETE FROM rate_counters WHERE expires_at < ?", [now]).rowcount

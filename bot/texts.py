@@ -72,10 +72,45 @@ def unsupported_media_text() -> str:
     return "收到啦！不过我暂时只能看懂文字和语音。请用文字或语音把您的问题说一下，我来帮您查。"
 
 
+#: How every choices reply ends: the way out when none fits.
+WAY_OUT = "都不是？回复0，或拨打12348"
+
+
+def how_to_pick(count: int) -> str:
+    """How to pick one of ``count`` numbered options: 回复数字1、2或3."""
+    if count == 1:
+        return "回复数字1"
+    if count <= 3:
+        numbers = [str(n) for n in range(1, count + 1)]
+        return f"回复数字{'、'.join(numbers[:-1])}或{numbers[-1]}"
+    return f"回复数字1到{count}"
+
+
 def choices_text(questions: list[str], intro: str) -> str:
-    """A numbered list of questions and how to pick one."""
+    """A numbered list of questions, how to pick one and the way out."""
     lines = [f"{n}. {question}" for n, question in enumerate(questions, start=1)]
-    return f"{intro}\n" + "\n".join(lines) + "\n\n请回复序号（如“1”）查看答案。"
+    return (
+        f"{intro}\n"
+        + "\n".join(lines)
+        + f"\n\n{how_to_pick(len(questions))}查看答案。\n{WAY_OUT}。"
+    )
+
+
+def single_choice_text(question: str) -> str:
+    """The one option far ahead of the rest but short of an answer, offered alone."""
+    return f"您是想问：{question.rstrip('？?')}？\n回复1查看答案。\n\n{WAY_OUT}。"
+
+
+def matched_choices_text(questions: list[str]) -> str:
+    """The entries the matcher offers for a message: one alone, or a numbered list."""
+    if len(questions) == 1:
+        return single_choice_text(questions[0])
+    return choices_text(questions, "您想问的是不是下面这些问题？")
+
+
+def none_fit_text(settings: dict[str, str]) -> str:
+    """The reply to "0" (none of the choices fits): noted for staff, and who to call."""
+    return "好的。您的问题已经记下，工作人员会补充解答。\n\n" + human_text(settings)
 
 
 def feedback_text(settings: dict[str, str]) -> str:

@@ -2,10 +2,11 @@
 
 A message goes: body size cap → signature (constant time) and timestamp window → safe
 XML parse (UTF-8 only) → decrypt (safe and compatible modes, ``encrypt_type=aes``) →
-required fields → in plain mode, one body per signed query string → dedup claim →
-dialogue → text reply (encrypted in safe mode), all within REPLY_DEADLINE.
-If the database or the dialogue cannot make it in time, the resident gets a holding reply
-and the dialogue finishes in the background, its reply kept for WeChat's retries.
+required fields → in plain mode, one body per signed query string → dedup look-up →
+dialogue → one write of everything the message changes → text reply (encrypted in safe
+mode), all within REPLY_DEADLINE (``bot.wechat.reply``). If the database or the dialogue
+cannot make it in time, the resident gets a holding reply and the dialogue finishes in
+the background, its reply kept for WeChat's retries.
 
 Configuration: WECHAT_TOKEN, WECHAT_APP_ID, WECHAT_AES_KEY, WECHAT_TIMESTAMP_WINDOW
 (seconds; 0 turns the replay check off), WECHAT_MAX_BODY (bytes), REPLY_DEADLINE (seconds).
@@ -17,16 +18,23 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 from flask import Blueprint, abort, current_app, request
+from sqlite_utils import Database
 from wechatpy.crypto import WeChatCrypto
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from bot.wechat.message import InvalidMessage, check_message, dedup_key, to_incoming
-from bot.wechat.replay import check_plain_signature_reuse
-from bot.wechat.reply import HOLDING_TEXT, MAX_CLAIM_WAIT, reply_once
+from bot.wechat.replay import (
+    PlainSignature,
+    plain_signature,
+    plain_signature_seen,
+    record_plain_signature,
+)
+from bot.wechat.reply import HOLDING_TEXT, reply_once, signature_wait
 from bot.wechat.security import (
     RejectedRequest,
     check_timestamp_window,
@@ -38,7 +46,7 @@ from bot.wechat.security import (
     verify_signature,
 )
 from bot.wechat.xml import InvalidXml, parse_message_xml, render_text_reply
-from knowledge.db import connect, get_db
+from knowledge.db import busy_timeout, get_db, write
 from knowledge.residents import hash_secret
 
 bp = Blueprint("webhook", __name__)
@@ -110,18 +118,28 @@ def receive_message() -> Response:
     try:
         body = _read_body(config["WECHAT_MAX_BODY"])
         fields, crypto = _authentic_message(request.args, body, config)
-        if crypto is None and not _plain_body_checked(request.args, body, config):
-            return _text_reply(fields, crypto, HOLDING_TEXT)
+        signed = None if crypto is not None else _new_plain_signature(request.args, body, config)
     except RejectedRequest as error:
         _refuse(error)
-    if _handled_as_platform_event(fields):
-        return _success()
-    incoming = to_incoming(fields)
+    except sqlite3.OperationalError as error:
+        log.warning("wechat plain-mode signature record unavailable (%s); holding reply", error)
+        return _text_reply(fields, crypto, HOLDING_TEXT)
+    hook = _platform_event_hook(fields)
+    incoming = None if hook is not None else to_incoming(fields)
     if incoming is None:
-        log.info("wechat message of unhandled type %r: success", fields["MsgType"][:40])
+        # No dialogue, so no message write to carry the signature: a write of its own.
+        if signed is not None and not _recorded_alone(signed, config):
+            return _text_reply(fields, crypto, HOLDING_TEXT)
+        if hook is not None:
+            _run_platform_hook(hook, fields)
+        else:
+            log.info("wechat message of unhandled type %r: success", fields["MsgType"][:40])
         return _success()
     deadline = started + config["REPLY_DEADLINE"] - RENDER_MARGIN
-    text = reply_once(dedup_key(fields, hash_secret(config)), incoming, deadline)
+    try:
+        text = reply_once(dedup_key(fields, hash_secret(config)), incoming, deadline, signed)
+    except RejectedRequest as error:
+        _refuse(error)
     if not text:
         return _success()
     return _text_reply(fields, crypto, text)
@@ -135,51 +153,63 @@ def _text_reply(fields: dict[str, str], crypto: WeChatCrypto | None, text: str) 
     return Response(reply, mimetype="application/xml")
 
 
-def _handled_as_platform_event(fields: dict[str, str]) -> bool:
-    """Hand an event from the platform (e.g. MASSSENDJOBFINISH) to the hook registered for it.
+def _platform_event_hook(fields: dict[str, str]) -> Callable[[Database, dict], None] | None:
+    """The hook registered for an event from the platform (e.g. MASSSENDJOBFINISH), if any.
 
     Hooks live in ``app.extensions["pufa.wechat_events"]`` (event name in lower case →
     function(db, fields)), registered by the packages that need them, so this module
-    imports none of them. A hook that fails is logged with the event; WeChat gets "success".
+    imports none of them.
     """
     if fields["MsgType"].strip().lower() != "event":
-        return False
+        return None
     event = fields.get("Event", "").strip().lower()
-    hook = current_app.extensions.get("pufa.wechat_events", {}).get(event)
-    if hook is None:
-        return False
+    return current_app.extensions.get("pufa.wechat_events", {}).get(event)
+
+
+def _run_platform_hook(hook: Callable[[Database, dict], None], fields: dict[str, str]) -> None:
+    """Run an event's hook; one that fails is logged with the event (WeChat gets "success")."""
     try:
         hook(get_db(), fields)
     except Exception:
         # Not the fields: they carry FromUserName, a resident's (or the account's) id.
         log.exception(
-            "wechat %s event not recorded (MsgID %r)", event, fields.get("MsgID", "")[:40]
+            "wechat %s event not recorded (MsgID %r)",
+            fields.get("Event", "")[:40],
+            fields.get("MsgID", "")[:40],
         )
-    return True
 
 
-def _plain_body_checked(args: MultiDict[str, str], body: bytes, config: dict[str, Any]) -> bool:
-    """Whether the one-body-per-signature record was checked (False: database busy).
+def _new_plain_signature(
+    args: MultiDict[str, str], body: bytes, config: dict[str, Any]
+) -> PlainSignature | None:
+    """The plain-mode signature of ``body`` if it still has to be recorded (None: seen).
 
-    Raises :class:`RejectedRequest` (403) for a signed query string reused for another body.
+    Raises :class:`RejectedRequest` (403) for a signed query string used for another body.
     """
-    record = None
+    signed = plain_signature(
+        args.get("timestamp", ""),
+        args.get("nonce", ""),
+        args.get("signature", ""),
+        body,
+        config["WECHAT_TIMESTAMP_WINDOW"],
+    )
+    return None if plain_signature_seen(get_db(), signed) else signed
+
+
+def _recorded_alone(signed: PlainSignature, config: dict[str, Any]) -> bool:
+    """Record ``signed`` in a write of its own; False when the database is busy.
+
+    Raises :class:`RejectedRequest` (403) when another worker recorded it with another body.
+    """
+    db = get_db()
     try:
-        record = connect(config["DATABASE"], min(MAX_CLAIM_WAIT, config["REPLY_DEADLINE"] / 4))
-        check_plain_signature_reuse(
-            record,
-            args.get("timestamp", ""),
-            args.get("nonce", ""),
-            args.get("signature", ""),
-            body,
-            config["WECHAT_TIMESTAMP_WINDOW"],
-        )
+        with busy_timeout(db, signature_wait(config)), write(db):
+            record_plain_signature(db, signed)
     except sqlite3.OperationalError as error:
         log.warning("wechat plain-mode signature record unavailable (%s); holding reply", error)
         return False
-    finally:
-        if record is not None:
-            record.close()
+    except RejectedRequest as error:
+        _refuse(error)
     return True
 
 

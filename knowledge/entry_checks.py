@@ -188,6 +188,17 @@ def collision_findings(
                     owner.entry_id,
                 )
             )
+        if match.not_yes_no:
+            findings.append(
+                Finding(
+                    "warning",
+                    "yes_no",
+                    f"问法“{phrasing}”问的是具体情况（几点、多少、哪里、谁、什么是……），"
+                    "回答却以“可以”“不能”这类是非判断开头：居民这样问只会看到“您是想问”。"
+                    "请让回答开头先答这个问法，或删去这个问法。",
+                )
+            )
+            continue
         rivals = [c for c in match.candidates[1:] if c.score >= NEAR_SHARE * best.score]
         if rivals or match.band != "answer":
             rival = rivals[0] if rivals else (match.candidates[1:] or [None])[0]

@@ -109,11 +109,24 @@ def chinese_to_int(text: str) -> int:
 
 # The law's name is looked up, not spelled out in the pattern: compiling some 300 names
 # into one alternation cost more at start-up than the look-up ever does.
+# How residents open and end a look-up: "请问民法典第1079条是什么内容", "第184条说的什么",
+# "…啥意思", "…原文是什么", "…的规定", "…是怎么规定的呢". A message that goes on to ask
+# something of its own ("…说老板不签合同要赔多少") is no look-up and goes to the matcher.
+_ASK_OPENING = r"(?:请问|我想问一下|我想问|想问一下|问一下|帮我查一下|帮我查查|查一下|查查|我想看看|看看|看一下)?"
+_ASK_ENDING = (
+    r"(?:(?:的|里|里面)?"
+    r"(?:(?:具体|的)?(?:内容|原文|全文|条文|规定)(?:是什么|是啥|有哪些|说的是什么|说的什么)?"
+    r"|(?:是|说的是|讲的是|写的是|说的|讲的|写的|说了|讲了|写了|规定了|规定的是)(?:什么|啥)(?:内容|意思)?"
+    r"|(?:是)?(?:什么|啥)意思"
+    r"|(?:是)?怎么(?:规定|说|讲|写)的?"
+    r"|说(?:什么|啥)))?"
+    r"[吗呢啊呀吧嘛]*"
+)
 _ARTICLE_ASK = re.compile(
-    r"^(?P<law>[^第0-9]*?)的?"
+    rf"^{_ASK_OPENING}(?P<law>[^第0-9]*?)的?"
     rf"(?:(?:第(?P<n1>[0-9{_CHINESE}]+)|(?P<n2>[0-9]+))条(?:之(?P<sub>[{_SUB_ORDINALS}]+))?"
     r"|(?P<last>最后一条))"
-    r"(?:是什么|说的是什么|讲的是什么|写的什么|内容|原文|规定了什么|怎么规定的?|是啥)?$"
+    rf"{_ASK_ENDING}$"
 )
 
 
@@ -243,6 +256,8 @@ def introduce_interpretations(text: str, seen: list[str]) -> tuple[str, list[str
             continue
         if law_named_in_full(law, text):
             seen.append(law.name)
+            continue
+        if law.name not in text:  # the common case, without building a pattern
             continue
         mention = re.search(rf"《?{re.escape(law.name)}》?", text)
         if mention is not None:

@@ -73,6 +73,8 @@ def binding_code(text: str) -> str | None:
 def bind_phone(db: Database, secret: str, openid: str, code: str) -> str:
     """Bind ``openid`` (the sender) to the account ``code`` was issued to; the reply to send.
 
+    Called inside the webhook's one write for the message (``bot.responder.record``).
+
     A pending code of an enabled account is used up and binds; an unknown, expired or
     disabled account's code gets a reply saying so and binds nothing.
     """
@@ -104,16 +106,6 @@ def bind_phone(db: Database, secret: str, openid: str, code: str) -> str:
         f"已绑定：这部手机将收到工作人员账号“{name}”请求的群发预览。"
         "如需解除，请在员工后台“我的账号”页操作。"
     )
-
-
-def bind_phone_from_message(db: Database, secret: str, openid: str, text: str) -> str | None:
-    """The reply to a WeChat text that is exactly a binding code (see :func:`bind_phone`);
-    None for any other text, which is not for us and touches no table.
-    """
-    code = binding_code(text)
-    if code is None or not openid:
-        return None
-    return bind_phone(db, secret, openid, code)
 
 
 def bound_phone(db: Database, name: str) -> StaffPhone | None:

@@ -24,6 +24,7 @@ TURN_KINDS: dict[str, str] = {
     "answer": "直接回答",
     "choices": "给了选项",
     "fallback": "没答上",
+    "declined": "选项都不是",
     "selection": "选了选项",
     "topic": "浏览主题",
     "article": "查法条",
@@ -52,26 +53,36 @@ def record_turn(
     candidates: Sequence[dict[str, Any]] = (),
     helpful: bool | None = None,
 ) -> int:
-    """Store one turn with a single short write and return its id.
+    """Store one turn and return its id, inside the caller's write or in one of its own.
 
     ``resident`` must already be a keyed hash; ``candidates`` are the matcher's closest
     entries (kept for choices and fallbacks, where staff need them).
     """
     if kind not in TURN_KINDS:
         raise ValueError(f"unknown turn kind {kind!r}")
-    row = {
-        "at": now(),
-        "channel": channel,
-        "kind": kind,
-        "entry_id": entry_id,
-        "score": score,
-        "resident": resident,
-        "text": None if text is None else text[:MAX_TEXT_CHARS],
-        "candidates": json.dumps(list(candidates), ensure_ascii=False) if candidates else None,
-        "helpful": None if helpful is None else int(helpful),
-    }
+    row = [
+        now(),
+        channel,
+        kind,
+        entry_id,
+        score,
+        resident,
+        None if text is None else text[:MAX_TEXT_CHARS],
+        json.dumps(list(candidates), ensure_ascii=False) if candidates else None,
+        None if helpful is None else int(helpful),
+    ]
+    if db.conn.in_transaction:
+        return _insert_turn(db, row)
     with write(db):
-        return db["turns"].insert(row).last_pk
+        return _insert_turn(db, row)
+
+
+def _insert_turn(db: Database, row: list[Any]) -> int:
+    return db.execute(
+        "INSERT INTO turns (at, channel, kind, entry_id, score, resident, text, candidates, "
+        "helpful) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        row,
+    ).lastrowid
 
 
 def retention_cutoff(days: int, moment: datetime | None = None) -> str:

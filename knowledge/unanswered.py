@@ -1,7 +1,8 @@
 """The questions Pufa could not answer directly, for the staff's review.
 
-A view over the record of turns (``knowledge.turns``): the choices and fallback turns whose
-text is still held and that staff have not handled, newest first; also as a CSV for Excel.
+A view over the record of turns (``knowledge.turns``): the choices and fallback turns (and
+the questions whose choices a resident declined with "0") whose text is still held and that
+staff have not handled, newest first; also as a CSV for Excel.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from sqlite_utils import Database
 from knowledge.spreadsheet import spreadsheet_row
 from knowledge.store import local_time
 
-#: Which turns are in the queue: choices or fallbacks whose text is still held and that
-#: no one has handled yet (``knowledge.unanswered_groups``).
-OPEN_QUEUE = "kind IN ('choices', 'fallback') AND text IS NOT NULL AND handling_id IS NULL"
+#: Which turns are in the queue: choices, fallbacks or declined choices whose text is
+#: still held and that no one has handled yet (``knowledge.unanswered_groups``).
+OPEN_QUEUE = (
+    "kind IN ('choices', 'fallback', 'declined') AND text IS NOT NULL AND handling_id IS NULL"
+)
 
 
 def recent_unanswered(db: Database, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
@@ -37,7 +40,7 @@ def count_unanswered(db: Database) -> int:
     return db.execute(f"SELECT count(*) FROM turns WHERE {OPEN_QUEUE}").fetchone()[0]
 
 
-KIND_NAMES = {"choices": "给了选项", "fallback": "没答上"}
+KIND_NAMES = {"choices": "给了选项", "fallback": "没答上", "declined": "选项都不是"}
 CSV_HEADER = ["时间（北京）", "处理", "居民的问题", "最接近的条目", "得分"]
 
 

@@ -47,7 +47,7 @@ def last_heartbeat(db: Database) -> tuple[str, float] | None:
 
 def run_housekeeping(db: Database, text_retention_days: int) -> dict[str, int]:
     """The daily clean-up: the webhook's expired records (answered messages, plain-mode
-    signatures), residents' message texts older than ``text_retention_days``
+    signatures, rate counters of ended windows), residents' message texts older than ``text_retention_days``
     (RESIDENT_TEXT_RETENTION_DAYS), old preview records and heartbeats of stopped
     processes; rows removed.
     """

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 from sqlite_utils import Database
 
 from knowledge.residents import resident_key
-from knowledge.staff_phones import bind_phone_from_message, issue_binding_code
+from knowledge.staff_phones import bind_phone as bind_with_code
+from knowledge.staff_phones import issue_binding_code
 from knowledge.store import SHANGHAI
 from knowledge.users import create_user
 from scheduler.campaigns import approve_campaign, create_campaign, submit_campaign
@@ -46,6 +47,6 @@ def approved_campaign(
 def bind_phone(db: Database, name: str = AUTHOR, openid: str = AUTHOR_PHONE) -> str:
     """Bind ``openid``'s phone to ``name`` for previews as the webhook does; its keyed hash."""
     code = issue_binding_code(db, name)
-    confirmation = bind_phone_from_message(db, HASH_SECRET, openid, code.code)
-    assert confirmation is not None and confirmation.startswith("已绑定"), confirmation
+    confirmation = bind_with_code(db, HASH_SECRET, openid, code.code)
+    assert confirmation.startswith("已绑定"), confirmation
     return resident_key(HASH_SECRET, "wx", openid)

@@ -42,13 +42,13 @@ def test_matcher_benchmark_prints_timings_ratios_accuracy_and_targets(tmp_path: 
     stdout, figures = _run(
         "bench.bench_matcher",
         tmp_path,
-        *("--sizes", "300", "--queries", "20", "--baseline-queries", "10", "--rounds", "1"),
+        *("--sizes", "600", "--queries", "20", "--baseline-queries", "10", "--rounds", "1"),
     )
     for expected in ("Pufa      p50", "baseline  p50", "faster by mean", "Handled right ="):
         assert expected in stdout
     assert "[n/a ] p99 per question at 10,000 entries" in stdout
     shipped, largest = figures["sizes"]
-    assert largest["entries"] == 300 and shipped["entries"] < 300
+    assert largest["entries"] == 600 and shipped["entries"] < 600
     for size in (shipped, largest):
         assert size["pufa_ms"]["n"] == 20 and size["baseline_ms"]["n"] == 10
         assert 0 < size["pufa_ms"]["p50"] <= size["pufa_ms"]["p99"]
@@ -56,7 +56,7 @@ def test_matcher_benchmark_prints_timings_ratios_accuracy_and_targets(tmp_path: 
         accuracy = size["baseline_accuracy"]
         assert accuracy["in_scope"] + accuracy["out_of_scope"] == 20
     probe = figures["build_probe"]
-    assert probe["entries"] == 300 and probe["peak_rss_mb"] >= probe["rss_before_mb"] > 0
+    assert probe["entries"] == 600 and probe["peak_rss_mb"] >= probe["rss_before_mb"] > 0
 
 
 def test_api_benchmark_serves_both_apps_over_http(tmp_path: Path) -> None:
@@ -65,6 +65,23 @@ def test_api_benchmark_serves_both_apps_over_http(tmp_path: Path) -> None:
     assert figures["pufa"]["ms"]["n"] == figures["trivial"]["ms"]["n"] == 20
     assert sum(figures["pufa"]["kinds"].values()) == 20
     assert figures["targets"][0]["met"] in (True, False)
+
+
+def test_webhook_benchmark_loads_both_apps_and_checks_duplicates(tmp_path: Path) -> None:
+    stdout, figures = _run(
+        "bench.bench_webhook",
+        tmp_path,
+        *("--seconds", "0.5", "--long-seconds", "0.5", "--warm-up", "0.2", "--duplicates", "3"),
+    )
+    assert "load average" in stdout and "Targets (issue 16" in stdout
+    for app in ("pufa", "floor"):
+        assert [phase["clients"] for phase in figures[app]] == [1, 4, 16]
+        assert all(phase["requests"] > 0 and phase["per_second"] > 0 for phase in figures[app])
+    duplicates = figures["duplicates"]
+    # Processed once each; whether all three copies got the answer depends on the load.
+    assert duplicates["messages"] == 3 and duplicates["turns_added"] == 3
+    assert duplicates["errors"] == 0
+    assert len(figures["targets"]) == 7
 
 
 def test_startup_benchmark_times_fresh_processes(tmp_path: Path) -> None:

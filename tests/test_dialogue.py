@@ -79,6 +79,15 @@ def test_article_lookup_and_unknown_article(dialogue: Dialogue) -> None:
     assert reply.kind == "answer" and "共1260条" in reply.text
 
 
+@pytest.mark.parametrize(
+    "ask", ["民法典第1079条是什么内容", "第1079条说的什么", "民法典第1079条啥意思？"]
+)
+def test_article_lookup_with_an_ending_gets_the_article(dialogue: Dialogue, ask: str) -> None:
+    reply = dialogue.respond_to_text("u", ask)
+    assert reply.kind == "answer" and reply.record == {"kind": "article"}
+    assert reply.text.startswith("《民法典》第1079条\n夫妻一方要求离婚的")
+
+
 def test_out_of_scope_falls_back_names_a_human_and_reports_the_closest(
     dialogue: Dialogue, bare_db: Database
 ) -> None:

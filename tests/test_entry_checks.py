@@ -142,3 +142,22 @@ def test_every_shipped_entry_passes_without_errors_and_the_check_is_interactive(
         slowest = max(slowest, time.process_time() - started)
         assert report.errors == [], (entry.id, report.errors)
     assert slowest < 1.0
+
+
+def test_a_question_for_a_fact_on_an_answer_opening_yes_is_flagged(
+    db: Database, live: MatchIndex
+) -> None:
+    bird = Entry(
+        **{
+            **PARROT.__dict__,
+            "question": "楼上养的鹦鹉天天半夜学打鸣，能管吗？",
+            "answer": "能。" + PARROT.answer,
+        }
+    )
+    assert "yes_no" not in kinds(bird, db, live)
+    asked_when = Entry(
+        **{**bird.__dict__, "alternates": [*bird.alternates, "鹦鹉半夜几点叫算扰民"]}
+    )
+    report = check_entry(db, asked_when, live)
+    [finding] = [f for f in report.findings if f.kind == "yes_no"]
+    assert "鹦鹉半夜几点叫算扰民" in finding.message and finding.severity == "warning"

@@ -301,6 +301,31 @@ def test_article_ask_answers_with_the_article(ask: str, title: str) -> None:
     assert text == law_articles(law)[ref.number, ref.sub].text
 
 
+@pytest.mark.parametrize(
+    ("ask", "title"),
+    [
+        ("民法典第1079条是什么内容", "《民法典》第1079条"),
+        ("第184条说的什么", "《民法典》第184条"),
+        ("民法典第184条讲的什么", "《民法典》第184条"),
+        ("民法典第1079条什么意思", "《民法典》第1079条"),
+        ("第1079条是什么意思呢？", "《民法典》第1079条"),
+        ("民法典第1079条啥意思", "《民法典》第1079条"),
+        ("刑法第266条原文是什么", "《刑法》第266条"),
+        ("民法典第1079条的规定", "《民法典》第1079条"),
+        ("劳动合同法第82条怎么规定的", "《劳动合同法》第82条"),
+        ("民法典第1079条是怎么规定的？", "《民法典》第1079条"),
+        ("民法典第1079条的内容是什么", "《民法典》第1079条"),
+        ("民法典第1079条说了啥", "《民法典》第1079条"),
+        ("请问民法典第1079条讲的是什么意思", "《民法典》第1079条"),
+        ("帮我查一下刑法第266条", "《刑法》第266条"),
+    ],
+)
+def test_article_ask_accepts_the_usual_endings(ask: str, title: str) -> None:
+    reply = answer_article_ask(ask)
+    assert reply is not None
+    assert reply.split("\n", 1)[0] == title
+
+
 def test_unknown_article_number_gets_a_clear_reply() -> None:
     reply = answer_article_ask("民法典第1300条")
     assert reply is not None
@@ -333,6 +358,9 @@ def test_unknown_inserted_article_gets_a_clear_reply() -> None:
         "条",
         "劳动合同法第82条说老板不签合同要赔多少",
         "婚姻法",
+        "第1079条的规定对我离婚有用吗",
+        "民法典第1079条什么意思我还是不懂要不要去法院",
+        "我想知道第5条",
     ],
 )
 def test_questions_that_are_not_article_asks(text: str) -> None:

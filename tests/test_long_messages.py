@@ -232,12 +232,18 @@ SHORT_QUESTIONS = Path(__file__).parent / "eval" / "questions.jsonl"
 def told_as_stories(shipped: MatchIndex) -> list[tuple[bool, str, str, bool]]:
     """Each short question of the shipped set with a neutral story in front: whether an
     entry answers it, its band alone, its band in the story, and whether both put the
-    same entry first."""
+    same entry first.
+
+    The band alone is the thresholds' band: a short question whose weak options were all
+    dropped (:mod:`knowledge.matching.options`, a rule of short messages only) counts as
+    choices, so that the story is compared with what the long-message rules can see."""
     outcomes = []
     for question in read_labeled_file(SHORT_QUESTIONS):
         if len(question.text) > SHORT_MESSAGE:
             continue
         alone = shipped.match(question.text)
+        trimmed = alone.best is not None and alone.best.score >= shipped.thresholds.choices
+        band_alone = "choices" if alone.band == "fallback" and trimmed else alone.band
         for story in NEUTRAL_STORIES:
             told = shipped.match(story + question.text)
             same = (
@@ -245,7 +251,7 @@ def told_as_stories(shipped: MatchIndex) -> list[tuple[bool, str, str, bool]]:
                 and told.best is not None
                 and alone.best.entry_id == told.best.entry_id
             )
-            outcomes.append((question.expect is not None, alone.band, told.band, same))
+            outcomes.append((question.expect is not None, band_alone, told.band, same))
     return outcomes
 
 
@@ -286,7 +292,10 @@ def test_a_real_question_with_its_entry_in_the_first_three_mostly_gets_choices(
             ranked += 1
             offered += match.band != "fallback"
     assert ranked >= 120
-    assert offered / ranked >= 0.85
+    # 0.86 before stock endings left the features and weak options the choices (issue 15):
+    # two stories whose ask was 怎样维权 fell under the long choices line, and one weak
+    # short question's three near-equal options. Recalibrate with the semantic opinion.
+    assert offered / ranked >= 0.84
 
 
 def test_a_reading_answers_only_when_the_key_facts_keep_its_entry_ahead(

@@ -21,10 +21,13 @@ from bot.rate_limit import (
     DAY,
     RATE_LIMITED_TEXT,
     RateLimited,
-    check_message_rate,
+    count_message,
+    over_message_rate,
+    purge_rate_counters,
     take_unanswered_slot,
 )
 from bot.responder import MAX_TEXT_CHARS
+from knowledge.db import write
 from knowledge.unanswered import count_unanswered
 from tests.browser_support import served
 from tests.conftest import TEST_CONFIG
@@ -153,24 +156,44 @@ def test_a_long_webhook_text_is_cut_before_matching(app: Flask, http: LoopbackCl
     assert "夫妻一方要求离婚的" in reply
 
 
+def check_message_rate(db: Database, limits: dict[str, int], now: float) -> None:
+    """Count one message in a write of its own, as the message's write does; raise if over."""
+    with write(db):
+        refused = count_message(db, limits, now)
+    if refused is not None:
+        raise refused
+
+
+def take_slot(db: Database, callers: list[str], per_day: int, now: float) -> bool:
+    with write(db):
+        return take_unanswered_slot(db, callers, per_day, now)
+
+
 def test_counts_start_again_each_minute_and_each_beijing_day(bare_db: Database) -> None:
     minute_start = 1_800_000_000 // 60 * 60
     for second in (0, 10, 20):
+        assert over_message_rate(bare_db, {"wx:a": 3}, now=minute_start + second) is None
         check_message_rate(bare_db, {"wx:a": 3}, now=minute_start + second)
+    # The read ahead of the dialogue already knows; the count in the write decides.
+    ahead = over_message_rate(bare_db, {"wx:a": 3}, now=minute_start + 45)
+    assert ahead is not None and ahead.retry_after == 15
     with pytest.raises(RateLimited) as refused:
         check_message_rate(bare_db, {"wx:a": 3}, now=minute_start + 45)
     assert refused.value.retry_after == 15
+    assert over_message_rate(bare_db, {"wx:a": 3}, now=minute_start + 60) is None
     check_message_rate(bare_db, {"wx:a": 3}, now=minute_start + 60)  # a new minute
 
     # 2027-01-15 23:59 and 2027-01-16 00:01 in Beijing are two days.
     before_midnight = 1_800_000_000 - (1_800_000_000 + BEIJING_OFFSET) % DAY + DAY - 60
-    assert take_unanswered_slot(bare_db, ["wx:a"], 1, now=before_midnight)
-    assert not take_unanswered_slot(bare_db, ["wx:a"], 1, now=before_midnight + 30)
-    assert take_unanswered_slot(bare_db, ["wx:a"], 1, now=before_midnight + 120)
+    assert take_slot(bare_db, ["wx:a"], 1, now=before_midnight)
+    assert not take_slot(bare_db, ["wx:a"], 1, now=before_midnight + 30)
+    assert take_slot(bare_db, ["wx:a"], 1, now=before_midnight + 120)
 
 
 def test_expired_counters_are_purged(bare_db: Database) -> None:
     check_message_rate(bare_db, {f"api:{n}": 5 for n in range(10)}, now=1_800_000_000)
     assert bare_db["rate_counters"].count == 10
     check_message_rate(bare_db, {"api:later": 5}, now=1_800_000_000 + 120)
+    assert bare_db["rate_counters"].count == 11  # counting never purges: the timer does
+    assert purge_rate_counters(bare_db, now=1_800_000_000 + 120) == 10
     assert [row["key"] for row in bare_db["rate_counters"].rows] == ["min:api:later"]

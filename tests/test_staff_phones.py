@@ -16,7 +16,7 @@ from sqlite_utils import Database
 from bot import create_app
 from bot.wechat.standin import WeChatStandIn
 from knowledge.audit import list_audit
-from knowledge.staff_phones import bind_phone_from_message, bound_phone, issue_binding_code
+from knowledge.staff_phones import binding_code, bound_phone, issue_binding_code
 from knowledge.store import SHANGHAI
 from scheduler.campaigns import create_campaign
 from scheduler.schema import previews_name_staff_not_openids
@@ -95,6 +95,8 @@ def test_a_staff_member_binds_their_phone_with_a_code_from_the_console(
     actions = [line.action for line in list_audit(db, object_type="staff_phone")]
     assert actions == ["phone_bind", "phone_code"]
     assert PHONE not in str(list(db["audit_log"].rows)) + str(list(db["turns"].rows))
+    turns = db.execute("SELECT count(*) FROM turns WHERE resident = ?", [phone.resident])
+    assert turns.fetchone()[0] == 0  # a binding is no resident's question
 
 
 def test_an_expired_or_replaced_code_binds_nothing(
@@ -113,9 +115,10 @@ def test_other_messages_are_answered_as_usual(editor: FlaskClient, sender: WeCha
     code_from_console(editor)
     answer = reply_to(sender, "被网络诈骗了怎么办", user=RESIDENT)
     assert "绑定" not in answer and "发现自己被骗了" in answer
-    # Not a code's shape: left to the dialogue without touching the database.
+    # Not a code's shape: left to the dialogue.
     for text in ("PF-ABCD-EFG", "PF-ABCD-EFGH 谢谢", "绑定"):
-        assert bind_phone_from_message(Database(memory=True), "k", PHONE, text) is None
+        assert binding_code(text) is None
+    assert binding_code(" pf-abcd-efgh ") == "PF-ABCD-EFGH"
 
 
 def test_a_preview_goes_to_the_bound_phone_and_never_to_a_named_openid(

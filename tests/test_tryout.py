@@ -86,3 +86,23 @@ def test_a_story_whose_key_facts_leave_a_tie_says_so(app: Flask, db: Database) -
     )
     assert result.band == "choices"
     assert "结合全段事实" in result.reasons[0] and "分不清是哪一条" in result.reasons[0]
+
+
+def test_an_answer_opening_yes_to_a_question_that_is_not_yes_no_is_explained(
+    app: Flask, db: Database
+) -> None:
+    result = tryout(app, db, "政务服务大厅几点上班")
+    assert result.band == "choices" and "是非判断开头" in result.reasons[0]
+    assert result.reply.kind == "choices"
+
+
+def test_weak_options_dropped_to_the_fallback_are_explained(app: Flask, db: Database) -> None:
+    result = tryout(app, db, "狗能带上公交车吗")
+    assert result.band == "fallback" and result.reply.kind == "fallback"
+    assert "没有哪一条明显突出" in result.reasons[0]
+
+
+def test_options_left_out_are_explained(app: Flask, db: Database) -> None:
+    result = tryout(app, db, "老人接到电话说孙子出事要打钱")
+    assert result.band == "choices" and len(result.reply.choices) < len(result.candidates)
+    assert result.reasons[-1].startswith("只列出得分达到第一名 75% 的")

@@ -154,6 +154,26 @@ def test_topic_menu_offers_choices_and_a_choice_answers(open_chat: Opener, db: D
     chat.assert_clean()
 
 
+def test_one_option_and_the_way_out_are_buttons(open_chat: Opener) -> None:
+    chat = open_chat(PHONE)
+    chat.ask("儿女都不给养老钱，上了年纪的人能通过法律要生活费吗？")
+    offer = chat.replies().nth(1)
+    expect(offer).to_have_attribute("data-kind", "choices")
+    expect(offer).to_contain_text("您是想问：子女不赡养老人，老人该怎么办？")
+    expect(offer).to_contain_text("都不是？回复0，或拨打12348")
+    expect(offer.locator("button.choice")).to_have_text(["1. 子女不赡养老人，老人该怎么办？"])
+    chat.page.screenshot(path=str(SCREENSHOTS / "pufa-webchat-one-option.png"))
+    none_fit = chat.page.locator(".quick button", has_text="都不是")
+    none_fit.click()
+    expect(chat.resident_bubbles().last).to_have_text("0")
+    reply = chat.replies().nth(2)
+    expect(reply).to_have_attribute("data-kind", "fallback")
+    expect(reply).to_contain_text("您的问题已经记下")
+    expect(reply).to_contain_text("12348")
+    expect(none_fit).to_be_disabled()
+    chat.assert_clean()
+
+
 def web_chat_cookie(chat: Chat) -> dict:
     """The page's web chat id cookie, as the browser keeps it."""
     [cookie] = [c for c in chat.page.context.cookies() if c["name"] == WEB_CHAT_COOKIE]

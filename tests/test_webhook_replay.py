@@ -14,8 +14,15 @@ from webhook_support import (
 )
 
 from bot import create_app
-from bot.wechat.replay import check_plain_signature_reuse, purge_plain_signatures
+from bot.wechat.replay import (
+    check_plain_signature_reuse,
+    plain_signature,
+    plain_signature_seen,
+    purge_plain_signatures,
+    record_plain_signature,
+)
 from bot.wechat.security import RejectedRequest
+from knowledge.db import write
 from tests.conftest import TEST_CONFIG
 
 OTHER_RESIDENT = "oSOMEONE_ELSE_openid_00000002"
@@ -65,3 +72,22 @@ def test_the_record_lasts_while_the_timestamp_is_in_the_window(db: Database):
     assert purge_plain_signatures(db, now=now + 599) == 0
     assert purge_plain_signatures(db, now=now + 601) == 1
     assert db["plain_signatures"].count == 0
+
+
+def test_a_body_racing_under_the_same_triple_is_refused_in_the_write(db: Database):
+    now = 1_800_000_000.0
+    triple = ("1800000000", "43", "signature")
+    first = plain_signature(*triple, b"<xml>a</xml>", 600, now=now)
+    second = plain_signature(*triple, b"<xml>b</xml>", 600, now=now)
+    # Both read the record before either wrote: neither has been seen.
+    assert not plain_signature_seen(db, first) and not plain_signature_seen(db, second)
+    with write(db):
+        record_plain_signature(db, first)
+    with pytest.raises(RejectedRequest) as refused, write(db):
+        db.execute("INSERT INTO conversations (user, state, expires_at) VALUES ('x', '{}', 0)")
+        record_plain_signature(db, second)
+    assert refused.value.status == 403
+    assert db["conversations"].count == 0  # the message's whole write rolled back
+    with write(db):
+        record_plain_signature(db, first)  # WeChat's own retry: the same body passes
+    assert plain_signature_seen(db, first)

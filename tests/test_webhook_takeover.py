@@ -21,8 +21,9 @@ from flask import Flask
 from sqlite_utils import Database
 from webhook_support import WeChatSender, message_dedup_key, parse_xml, text_message
 
-from bot.wechat.dedup import claim_message, record_reply, stored_reply
+from bot.wechat.dedup import AnsweredElsewhere, claim_message, record_answer, stored_reply
 from bot.wechat.reply import HOLDING_TEXT, LEASE_MARGIN
+from knowledge.db import write
 from tests.browser_support import served
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,13 +123,19 @@ def test_a_retry_after_the_lease_answers_at_once(
     assert stored_reply(db, key) == answer
 
 
-def test_a_slow_owner_whose_claim_was_taken_over_stores_nothing(db: Database):
+def test_after_a_takeover_the_first_answer_recorded_is_kept(db: Database):
     now = time.time()
     assert claim_message(db, "k", "slow", 3.0, now=now - 10).status == "claimed"
     assert claim_message(db, "k", "retry", 3.0, now=now - 9).status == "in_progress"
     taken = claim_message(db, "k", "retry", 3.0, now=now)
     assert (taken.status, taken.previous_owner) == ("taken_over", "slow")
     assert taken.age == pytest.approx(10.0)
-    assert record_reply(db, "k", "retry", "新的回复")
-    assert not record_reply(db, "k", "slow", "迟到的回复")
+    with write(db):
+        record_answer(db, "k", "retry", "新的回复")
+    # The slow owner's whole write (its turn, its state) rolls back; it sends the kept reply.
+    with pytest.raises(AnsweredElsewhere) as lost, write(db):
+        db.execute("INSERT INTO conversations (user, state, expires_at) VALUES ('x', '{}', 0)")
+        record_answer(db, "k", "slow", "迟到的回复")
+    assert lost.value.reply == "新的回复"
     assert stored_reply(db, "k") == "新的回复"
+    assert db["conversations"].count == 0

@@ -10,12 +10,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import os
 import struct
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from itertools import count
+from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from flask import Flask
@@ -30,6 +32,8 @@ RESIDENT = "oRESIDENT_openid_0000000001"
 #: The resident hash key of tests.conftest.TEST_CONFIG (its SECRET_KEY).
 HASH_SECRET = "test-secret"
 MODES = ("plain", "compatible", "safe")
+#: The labeled short questions (tests/eval): varied, realistic residents' texts.
+EVAL_QUESTIONS = Path(__file__).resolve().parent / "eval" / "questions.jsonl"
 _msg_ids = count(7_000_000_000_000_000_001)
 
 
@@ -233,3 +237,16 @@ def sender_for(app: Flask, client: FlaskClient) -> WeChatSender:
     return WeChatSender(
         client, config["WECHAT_TOKEN"], config["WECHAT_AES_KEY"], config["WECHAT_APP_ID"]
     )
+
+
+def eval_questions(count: int) -> list[str]:
+    """The first ``count`` texts of the labeled question set, in file order (distinct)."""
+    texts: list[str] = []
+    with EVAL_QUESTIONS.open(encoding="utf-8") as lines:
+        for line in lines:
+            text = json.loads(line)["text"]
+            if text not in texts:
+                texts.append(text)
+            if len(texts) == count:
+                break
+    return texts

@@ -13,6 +13,7 @@
   const QUICK_REPLIES = [
     { hint: "回复“更多”", label: "更多", text: "更多" },
     { hint: "回复“原文”", label: "查看原文", text: "原文" },
+    { hint: "都不是？回复0", label: "都不是", text: "0" },
   ];
 
   let queue = Promise.resolve();
@@ -61,7 +62,8 @@
     }
   }
 
-  // The reply text, with each numbered option line turned into a button that sends its number.
+  // The reply text, with each numbered option line turned into a button that sends its number;
+  // an option asked in a sentence ("您是想问：…？") gets its button right under that line.
   function fillBubble(bubble, reply) {
     const byNumber = new Map((reply.choices || []).map((choice) => [String(choice.n), choice]));
     let run = [];
@@ -79,6 +81,13 @@
         byNumber.delete(number[1]);
       } else {
         run.push(line);
+        for (const [n, choice] of byNumber) {
+          if (line.includes(choice.question.replace(/[？?]$/, ""))) {
+            flush();
+            bubble.append(button("choice", n + ". " + choice.question, () => send(n)));
+            byNumber.delete(n);
+          }
+        }
       }
     }
     flush();

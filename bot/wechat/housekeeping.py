@@ -1,11 +1,13 @@
 """Purging the webhook's short-lived records, so an idle system keeps nothing too long.
 
-Answered messages (:mod:`bot.wechat.dedup`, 24 hours) and plain-mode signatures
-(:mod:`bot.wechat.replay`, the timestamp window) are purged on every claim, at app start,
-and every WECHAT_PURGE_INTERVAL seconds by one daemon thread per worker process. The
-timer removes answered messages one interval early (at most :data:`MAX_LOOKAHEAD`), so
-that none outlives its 24 hours before the next round. The purge is one indexed DELETE
-per table; every worker doing it is harmless.
+Answered messages (:mod:`bot.wechat.dedup`, 24 hours), plain-mode signatures
+(:mod:`bot.wechat.replay`, the timestamp window) and the rate counters of ended windows
+(:mod:`bot.rate_limit`) are purged at app start, by the scheduler's daily housekeeping
+and every WECHAT_PURGE_INTERVAL seconds by one daemon thread per worker process — never
+per message, which keeps a message to one short write. The timer removes answered
+messages one interval early (at most :data:`MAX_LOOKAHEAD`), so that none outlives its
+24 hours before the next round. The purge is one indexed DELETE per table; every worker
+doing it is harmless.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from bot.rate_limit import purge_rate_counters
 from bot.wechat.dedup import purge_processed_messages
 from bot.wechat.replay import purge_plain_signatures
 from knowledge.db import connect
@@ -35,13 +38,18 @@ _timers_lock = threading.Lock()
 
 
 def purge_wechat_records(db: Database, now: float | None = None, lookahead: float = 0.0) -> int:
-    """Purge expired answered-message records and plain-mode signatures; how many rows went.
+    """Purge expired answered-message records, plain-mode signatures and rate counters;
+    how many rows went.
 
-    Answered messages due to expire within ``lookahead`` seconds go too (signatures never
-    early: they guard against replays until their window closes).
+    Answered messages due to expire within ``lookahead`` seconds go too (signatures and
+    counters never early: they guard against replays and floods until their window ends).
     """
     now = time.time() if now is None else now
-    return purge_processed_messages(db, now + lookahead) + purge_plain_signatures(db, now)
+    return (
+        purge_processed_messages(db, now + lookahead)
+        + purge_plain_signatures(db, now)
+        + purge_rate_counters(db, now)
+    )
 
 
 def start_purge_timer(database: str, interval: float | str) -> bool:

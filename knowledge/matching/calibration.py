@@ -160,11 +160,13 @@ def _passes(
     t: Thresholds, best: np.ndarray, runner_up: np.ndarray, distinct: np.ndarray
 ) -> np.ndarray:
     """Where scores pass the answer rules of ``t`` (:func:`knowledge.matching.matcher.band_for`)."""
+    lead = best - t.runner_up_weight * runner_up
+    clear = (t.clear_lead > 0) & (lead >= t.clear_lead) & (best >= t.clear_best)
     return (
         (best >= t.choices)
         & (best >= t.answer)
-        & (best - t.runner_up_weight * runner_up >= t.lead)
-        & (distinct >= t.distinct)
+        & (lead >= t.lead)
+        & ((distinct >= t.distinct) | clear)
     )
 
 
@@ -173,8 +175,12 @@ def choose_thresholds(
     max_wrong: float = 0.02,
     max_out_of_scope: float = 0.05,
     out_of_scope_fallback: float = 0.8,
+    clear_lead: float = Thresholds().clear_lead,
 ) -> Calibration:
     """The thresholds with the most direct correct answers within both caps.
+
+    ``clear_lead`` (with ``Thresholds.clear_best``) is kept as given, not searched: 0
+    (off) for long messages; see :class:`knowledge.matching.matcher.Thresholds`.
 
     The choices threshold is then the lowest that still sends ``out_of_scope_fallback``
     of the out-of-scope questions to the fallback (the rest see numbered choices).
@@ -195,6 +201,7 @@ def choose_thresholds(
             distinct=round(float(distinct), 3),
             choices=0.0,
             key_facts_lead=key_facts_lead,
+            clear_lead=clear_lead,
         )
         correct, wrong, answered, _ = table.figures(thresholds)
         if (
@@ -257,7 +264,9 @@ def calibrate(
     short, long = by_length(observations)
     return (
         choose_thresholds(short, max_wrong, max_out_of_scope),
-        choose_thresholds(long, max_wrong, long_max_out_of_scope, LONG_OUT_OF_SCOPE_FALLBACK),
+        choose_thresholds(
+            long, max_wrong, long_max_out_of_scope, LONG_OUT_OF_SCOPE_FALLBACK, clear_lead=0.0
+        ),
     )
 
 

@@ -344,7 +344,7 @@ def _outcome(match: Match, expected: int | None) -> str:
     if match.band == "answer":
         return "correct" if match.candidates[0].entry_id == expected else "wrong"
     if match.band == "choices":
-        offered = {candidate.entry_id for candidate in match.candidates}
+        offered = {candidate.entry_id for candidate in match.options}
         return "choices_with_expected" if expected in offered else "choices_without_expected"
     return "fallback"
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from knowledge.matching.clauses import SHORT_MESSAGE
-from knowledge.matching.matcher import Match, Thresholds, lead_of
+from knowledge.matching.matcher import Match, Thresholds, clear_lead, lead_of
+from knowledge.matching.options import LONG_OPTION_SHARE, OPTION_SHARE
 
 #: band → what staff read it as.
 BAND_NAMES = {"answer": "直接回答", "choices": "给出选项", "fallback": "答不了（兜底回复）"}
@@ -21,8 +22,31 @@ def band_reasons(match: Match, thresholds: Thresholds, long_thresholds: Threshol
     if not match.candidates:
         return ["没有任何条目和这句话有共同的字词，所以答不了。"]
     if match.long:
-        return _long_reasons(match, long_thresholds)
-    return _short_reasons(match, thresholds)
+        reasons = _long_reasons(match, long_thresholds)
+    else:
+        reasons = _short_reasons(match, thresholds)
+    overruled = _overruling_reason(match, long_thresholds if match.long else thresholds)
+    share = LONG_OPTION_SHARE if match.long else OPTION_SHARE
+    if match.band == "choices" and len(match.options) < len(match.candidates):
+        reasons.append(
+            f"只列出得分达到第一名 {share:.0%} 的 {len(match.options)} 个选项，不相关的不列。"
+        )
+    return overruled + reasons
+
+
+def _overruling_reason(match: Match, thresholds: Thresholds) -> list[str]:
+    """Why an answer became choices, or choices a fallback, after the rules below."""
+    if match.not_yes_no:
+        return [
+            "第一名的回答以“可以”“不能”这类是非判断开头，这句话却没有问“能不能、是不是”，"
+            "所以不直接回答，改为请居民确认："
+        ]
+    if match.band == "fallback" and match.candidates[0].score >= thresholds.choices:
+        return [
+            "最高分只略高于给选项的线，而且没有哪一条明显突出（只有一条或三条分数相近），"
+            "多半是问了知识库以外的事，所以不给选项、答不了："
+        ]
+    return []
 
 
 def _long_reasons(match: Match, thresholds: Thresholds) -> list[str]:
@@ -75,10 +99,16 @@ def _short_reasons(match: Match, thresholds: Thresholds) -> list[str]:
             f"{lead:.3f}，{'达到' if lead >= thresholds.lead else '不到'}要求的 {thresholds.lead:.3f}",
         ),
         (
-            match.distinct >= thresholds.distinct,
+            match.distinct >= thresholds.distinct or clear_lead(best, lead, thresholds),
             f"第一名比第二名多解释了这句话的 {match.distinct:.0%}，"
             f"{'达到' if match.distinct >= thresholds.distinct else '不到'}要求的 "
-            f"{thresholds.distinct:.0%}",
+            f"{thresholds.distinct:.0%}"
+            + (
+                f"（最高分达到 {thresholds.clear_best:.2f}、领先达到 {thresholds.clear_lead:.3f}，"
+                "这一条不必满足）"
+                if clear_lead(best, lead, thresholds)
+                else ""
+            ),
         ),
     ]
     failed = [text for held, text in checks if not held]

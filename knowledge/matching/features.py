@@ -28,6 +28,10 @@ _TABLE_SIZE = 0x30000
 _FUNCTION_CHARS = "的了吗呢吧啊呀么什怎样是不有没在我你他她它们这那个能要会可以就都也还和与及或把被给对让为啥咋嘛哦呗"
 _FUNCTION_TABLE = np.zeros(_TABLE_SIZE, dtype=bool)
 _FUNCTION_TABLE[[ord(char) for char in _FUNCTION_CHARS]] = True
+# 还 is "still" in 还能 / 还要 but "repay" in 不还 / 没还 (借钱不还): that pair is content.
+_NEGATION_TABLE = np.zeros(_TABLE_SIZE, dtype=bool)
+_NEGATION_TABLE[[ord("不"), ord("没")]] = True
+_REPAY = ord("还")
 
 
 def _syllable_table() -> np.ndarray:
@@ -62,7 +66,8 @@ def feature_codes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     cps = np.minimum(cps, _TABLE_SIZE - 1).astype(np.int64)
     rows = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
     function = _FUNCTION_TABLE[cps]
-    pairs = (rows[:-1] == rows[1:]) & ~(function[:-1] & function[1:])
+    repay = _NEGATION_TABLE[cps[:-1]] & (cps[1:] == _REPAY)
+    pairs = (rows[:-1] == rows[1:]) & (~(function[:-1] & function[1:]) | repay)
     pair_rows = rows[:-1][pairs]
     left, right = cps[:-1][pairs], cps[1:][pairs]
     bigrams = _BIGRAM | (left << _PART_BITS) | right

@@ -35,6 +35,8 @@ from knowledge.matching.clauses import Focus, find_focus
 from knowledge.matching.feature_index import ForwardBuilder, Hits, PostingsBuilder
 from knowledge.matching.features import distinct, feature_codes, row_bits, sorted_keys
 from knowledge.matching.normalize import SynonymFolder, clean_text, clean_texts
+from knowledge.matching.options import choose_options
+from knowledge.matching.question_form import answers_only_yes_or_no, asks_for_a_fact
 
 Band = Literal["answer", "choices", "fallback"]
 #: The short readings of a long message: its question alone, and the whole of it.
@@ -65,7 +67,10 @@ class Thresholds:
     A message is answered directly only when the best entry scores at least ``answer``,
     leads the runner-up by ``lead`` (after discounting ``runner_up_weight`` × its score),
     and the words only the best entry explains outweigh those only the runner-up
-    explains by ``distinct`` (a share of the message). Below ``choices`` it falls back.
+    explains by ``distinct`` (a share of the message) — or, scoring at least
+    ``clear_best``, it leads by ``clear_lead`` (0: never): a near-verbatim phrasing whose
+    runner-up explains the same words only because it is about the same thing
+    ("什么是无证明城市"). Below ``choices`` it falls back.
     A long message's short reading answers it only when its ranking on question and key
     facts together also leads the runner-up by ``key_facts_lead``.
     """
@@ -76,13 +81,15 @@ class Thresholds:
     distinct: float = 0.1
     choices: float = 0.31
     key_facts_lead: float = 0.0
+    clear_lead: float = 0.24
+    clear_best: float = 0.65
 
 
 #: The bands of a message longer than a short one, calibrated on long held-out alternates
 #: and long stories no entry answers (``flask kb calibrate`` prints both sets): its short
 #: readings must pass them to be answered, its ranking reach ``choices`` for choices.
 LONG_MESSAGE_THRESHOLDS = Thresholds(
-    answer=0.35, lead=0.14, distinct=0.12, choices=0.223, key_facts_lead=0.1
+    answer=0.35, lead=0.14, distinct=0.12, choices=0.223, key_facts_lead=0.1, clear_lead=0.0
 )
 
 
@@ -119,6 +126,12 @@ class Match:
     long: bool = False  # longer than a short message: banded by the long-message rules
     # Which short reading of a long message answered it: its question alone or the whole.
     settled_by: Reading | None = None
+    #: The candidates offered as numbered choices (band "choices"), best first
+    #: (:func:`knowledge.matching.options.choose_options`).
+    options: tuple[Candidate, ...] = ()
+    #: Answered but held back to choices: the entry answers a yes/no question, the
+    #: message asks for a fact (:mod:`knowledge.matching.question_form`).
+    not_yes_no: bool = False
 
     @property
     def settled(self) -> bool:
@@ -165,6 +178,9 @@ class MatchIndex:
         for entry in entries:
             assert entry.id is not None
             self.questions[entry.id] = entry.question
+        self.yes_no_entries = frozenset(
+            entry.id for entry in entries if answers_only_yes_or_no(entry.question, entry.answer)
+        )
         self.entry_slot = {entry_id: slot for slot, entry_id in enumerate(self.questions)}
         self.texts: list[str] = []
         row_slot: list[int] = []
@@ -373,6 +389,30 @@ class MatchIndex:
         return (scores, explained), (asked, asked_explained), (story, story_explained)
 
     def match(self, text: str) -> Match:
+        """Rank ``text``, decide its band (:meth:`_banded`) and what a resident is offered.
+
+        An answer whose entry opens with a yes or no is held back to choices when the
+        message asks for a fact instead (几点, 多少, 谁 …); choices keep only the options close to the best
+        (:func:`knowledge.matching.options.choose_options`) and fall back when none is.
+        """
+        verdict = self._banded(text)
+        best = verdict.best
+        if (
+            verdict.band == "answer"
+            and best is not None
+            and best.entry_id in self.yes_no_entries
+            and asks_for_a_fact(text)
+        ):
+            verdict = replace(verdict, band="choices", settled_by=None, not_yes_no=True)
+        if verdict.band != "choices":
+            return verdict
+        thresholds = self.long_thresholds if verdict.long else self.thresholds
+        options = choose_options(verdict.candidates, thresholds.choices, verdict.long)
+        if verdict.not_yes_no:
+            options = options or verdict.candidates[:1]
+        return replace(verdict, band="choices" if options else "fallback", options=options)
+
+    def _banded(self, text: str) -> Match:
         """Rank ``text`` and decide its band from the calibrated thresholds.
 
         A short message (up to :data:`knowledge.matching.clauses.SHORT_MESSAGE`
@@ -459,16 +499,22 @@ def _string_similarity(query: str, phrasing: str) -> float:
     return whole
 
 
+def clear_lead(best: float, lead: float, thresholds: Thresholds) -> bool:
+    """Whether a best score and its lead are clear enough to answer without distinct words."""
+    return 0 < thresholds.clear_lead <= lead and best >= thresholds.clear_best
+
+
 def band_for(candidates: Sequence[Candidate], distinct: float, thresholds: Thresholds) -> Band:
     """Answer only when the best is high and clearly ahead; choices when it is plausible."""
     if not candidates or candidates[0].score < thresholds.choices:
         return "fallback"
     best = candidates[0].score
     runner_up = candidates[1].score if len(candidates) > 1 else 0.0
+    lead = best - thresholds.runner_up_weight * runner_up
     if (
         best >= thresholds.answer
-        and best - thresholds.runner_up_weight * runner_up >= thresholds.lead
-        and distinct >= thresholds.distinct
+        and lead >= thresholds.lead
+        and (distinct >= thresholds.distinct or clear_lead(best, lead, thresholds))
     ):
         return "answer"
     return "choices"

@@ -58,6 +58,31 @@ _FILLERS = sorted(
     reverse=True,
 )
 _FILLER_RE = re.compile("|".join(map(re.escape, _FILLERS)))
+# Stock endings a resident puts after what they ask about ("借条丢了能要回来吗",
+# "农贸市场买到假货怎么维权"): taken off where a sentence or clause ends, so that the
+# content words decide the match, in phrasings and messages alike. A message that is
+# nothing but one ("怎么维权") keeps its words.
+_STOCK_ENDINGS = (
+    "(?:我|我们|俺)?(?:该|应该|应当|要)?(?:怎么|怎样|如何|咋)(?:去|来)?(?:维权|处理|解决|做|弄)",
+    "(?:还|钱)?(?:能|可以|能不能)要(?:得)?回(?:来)?(?:吗|不)?",
+    "(?:有|还有)(?:什么|啥|没有)(?:好)?(?:办法|法子)(?:吗)?",
+    "(?:这样)?(?:可以|行)(?:吗|不)",
+    "可不可以",
+    "行不行",
+)
+# A sum of money ("5万块钱", "三万块", "十来万", "1500元") says how much, not what is asked:
+# it becomes one word, 钱, so that two stories match on what happened, not on the figure.
+_AMOUNT_RE = re.compile(
+    r"[0-9零一二两三四五六七八九十百千万几]+(?:\.[0-9]+)?[多来余]?[十百千万]?(?:块钱|块|元|万)"
+)
+# The characters a stock ending can start with, checked first: without that look-ahead the
+# pattern's optional openings made it cost more than all the other steps together.
+_STOCK_ENDING_STARTS = "我俺该应要怎如咋还钱能可有什啥没这行"
+_STOCK_ENDING_RE = re.compile(
+    f"(?=[{_STOCK_ENDING_STARTS}])(?:"
+    + "|".join(_STOCK_ENDINGS)
+    + r")[啊呀呢吧哦嘛么]*(?=[^0-9a-z\u3400-\u9fff]|$)"
+)
 #: A lone surrogate: JSON can carry one ("\\ud83d"), but it is no character of any text.
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 # Everything that is not a letter, digit or CJK character is punctuation to us.
@@ -110,12 +135,14 @@ def plain_word(text: str) -> str:
 def clean_texts(texts: Sequence[str]) -> list[str]:
     """:func:`clean_text` of many texts at once (one pass of each step over them all)."""
     joined = "\n".join(text.replace("\n", " ") for text in texts)
-    words = _NOT_WORD_OR_LINE.sub("", to_simplified(joined))
-    stripped = _TAIL_PARTICLES.sub("", _FILLER_RE.sub("", words))
-    # A message that is nothing but filler ("你好") keeps its words.
-    return [
-        kept or whole for kept, whole in zip(stripped.split("\n"), words.split("\n"), strict=True)
-    ]
+    simplified = _AMOUNT_RE.sub("钱", to_simplified(joined))
+    unstocked = _NOT_WORD_OR_LINE.sub("", _STOCK_ENDING_RE.sub("", simplified))
+    stripped = _TAIL_PARTICLES.sub("", _FILLER_RE.sub("", unstocked)).split("\n")
+    if all(stripped):
+        return stripped
+    # A message that is nothing but filler ("你好") or a stock ending keeps its words.
+    words = _NOT_WORD_OR_LINE.sub("", simplified).split("\n")
+    return [kept or whole for kept, whole in zip(stripped, words, strict=True)]
 
 
 def clean_text(text: str) -> str:
