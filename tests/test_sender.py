@@ -443,7 +443,7 @@ def test_a_failing_event_hook_logs_no_fields(
     app.extensions["pufa.wechat_events"]["masssendjobfinish"] = broken
     xml = job_finish_xml("77").replace("mphelper", "oRESIDENT_in_a_failing_event")
     response = sender_for(app, client).post("plain", xml)
-    assert response.status_code == 200 and "masssendjobfinish event not recorded" in caplog.text
+    assert response.status_code == 200 and "event not recorded (MsgID '77')" in caplog.text
     assert "oRESIDENT_in_a_failing_event" not in caplog.text
 
 
