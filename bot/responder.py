@@ -11,8 +11,10 @@ writes everything the message changes in ONE short ``BEGIN IMMEDIATE`` transacti
 rate counters (which decide: a caller that went over its limit meanwhile, in another
 worker, is refused and the dialogue's reply dropped), the dialogue state, the turn (past
 the caller's daily cap of unanswered questions, UNANSWERED_PER_CALLER_PER_DAY, a choices
-or fallback turn is counted but its text not kept for staff) and, for the webhook, its
-own rows (the dedup record, the plain-mode signature) through ``also``. Any failure
+or fallback turn is counted but its text not kept for staff) — or, for a WeChat text that
+is exactly a staff member's binding code, the phone binding (``knowledge.staff_phones``)
+instead of the dialogue — and, for the webhook, its own rows (the dedup record, the
+plain-mode signature) through ``also``. Any failure
 rolls the whole message back: nothing, or all of it, is written.
 """
 
@@ -39,6 +41,7 @@ from bot.rate_limit import (
 from knowledge.db import get_db, write
 from knowledge.matching.live_index import current_index
 from knowledge.residents import hash_secret, resident_key
+from knowledge.staff_phones import bind_phone, binding_code
 from knowledge.turns import record_turn
 
 #: Longest text matched; the API refuses longer, the webhook's are cut to it.
@@ -60,6 +63,8 @@ class Decision:
     state_change: tuple[str, dict[str, Any]] | None = None
     #: Set when the caller was over its limit already: the dialogue did not run.
     refused: RateLimited | None = None
+    #: A staff member's phone to bind for previews in the write: (their OpenID, the code).
+    phone_binding: tuple[str, str] | None = None
 
 
 @dataclass
@@ -96,6 +101,10 @@ def decide(message: Incoming, address: str = "") -> Decision:
     refused = over_message_rate(db, limits)
     if refused is not None:
         return Decision(asked, None, limits, refused=refused)
+    code = binding_code(message.text) if message.channel == "wx" and not message.event else None
+    if code is not None and message.user:
+        # A staff member binding their phone for campaign previews (knowledge.staff_phones).
+        return Decision(asked, None, limits, phone_binding=(message.user, code))
     index = current_index(db, str(config["DATABASE"]))
     dialogue = Dialogue(db, index, config["DIALOGUE_STATE_TTL"], defer_state=True)
     reply = dialogue.respond(asked)
@@ -118,7 +127,11 @@ def record(
     with write(db):
         refused = count_message(db, decision.limits, now) or decision.refused
         outcome = Outcome(None, refused) if refused is not None else Outcome(decision.reply)
-        if outcome.reply is not None:
+        if decision.phone_binding is not None and refused is None:
+            # The code is used up here; it is no resident's question, so no turn is kept.
+            confirmation = bind_phone(db, hash_secret(config), *decision.phone_binding)
+            outcome = Outcome(Reply("help", confirmation))
+        elif outcome.reply is not None:
             if decision.state_change is not None:
                 put_state(db, *decision.state_change, config["DIALOGUE_STATE_TTL"])
             _record_turn(db, decision, outcome.reply, now)

@@ -171,7 +171,12 @@ def _run_platform_hook(hook: Callable[[Database, dict], None], fields: dict[str,
     try:
         hook(get_db(), fields)
     except Exception:
-        log.exception("wechat %s event not recorded: %r", fields.get("Event", "")[:40], fields)
+        # Not the fields: they carry FromUserName, a resident's (or the account's) id.
+        log.exception(
+            "wechat %s event not recorded (MsgID %r)",
+            fields.get("Event", "")[:40],
+            fields.get("MsgID", "")[:40],
+        )
 
 
 def _new_plain_signature(

@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 
 from console import (
     access,
+    account,
     audit,
     auth,
     calendar,
@@ -46,6 +47,7 @@ AREAS = (
     campaigns,
     report,
     users,
+    account,
     settings,
     synonyms,
     audit,

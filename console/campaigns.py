@@ -1,8 +1,9 @@
 """Campaigns in the console (``/admin/campaigns``): plan, edit, submit, preview, approve, cancel.
 
-Views over :mod:`scheduler.campaigns` and :mod:`scheduler.sender`; a refusal (quota, the
-author approving their own campaign, a text over 300 characters …) is shown on the page
-with status 400 or 409 and logged, and changes nothing.
+Views over :mod:`scheduler.campaigns` and :mod:`scheduler.sender`; a refusal (quota, a
+contributor approving the campaign, a text over 300 characters …) is shown on the page
+with status 400 or 409 and logged, and changes nothing. The page shows who wrote, changed
+and submitted the campaign and, to its reviewer, what changed since the last review.
 """
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ from werkzeug.wrappers import Response
 from bot.wechat.api import api_for
 from console.access import require_permission
 from knowledge.db import get_db
+from knowledge.staff_phones import bound_phone
 from knowledge.store import SHANGHAI
 from scheduler.calendar import find_day
+from scheduler.campaign_versions import changes_since_review, contributors, history
 from scheduler.campaigns import (
+    EDITABLE,
     MAX_TEXT_CHARS,
     STATUS_NAMES,
     CampaignError,
@@ -139,18 +143,36 @@ def create() -> Response | tuple[str, int]:
     return redirect(url_for("admin.campaigns.detail", campaign_id=campaign_id))
 
 
+def _detail_page(campaign: Any, error: str | None = None) -> str:
+    db = get_db()
+    return render_template(
+        "console/campaign.html",
+        campaign=campaign,
+        error=error,
+        contributors=contributors(db, campaign.id),
+        history=history(db, campaign.id),
+        since_review=changes_since_review(db, campaign.id, campaign.reviewed_version),
+        phone_bound=bound_phone(db, current_user.name) is not None,
+        editable=EDITABLE,
+    )
+
+
 @bp.get("/<int:campaign_id>")
 @require_permission("edit")
 def detail(campaign_id: int) -> str:
-    """One campaign: its text, status, result, and the actions open to this account."""
-    return render_template("console/campaign.html", campaign=_campaign_or_404(campaign_id))
+    """One campaign: its text, status, result, who took part, what changed since the last
+    review, and the actions open to this account.
+    """
+    return _detail_page(_campaign_or_404(campaign_id))
 
 
 @bp.get("/<int:campaign_id>/edit")
 @require_permission("edit")
 def edit(campaign_id: int) -> str:
-    """The form to change a draft."""
+    """The form to change a campaign not yet sending (409 for one that is)."""
     campaign = _campaign_or_404(campaign_id)
+    if campaign.status not in EDITABLE:
+        abort(409, description=f"群发 #{campaign_id} 现在是“{campaign.status_name}”，已不能修改。")
     local = campaign.send_at.astimezone(SHANGHAI)
     form = {
         "title": campaign.title,
@@ -168,11 +190,16 @@ def edit(campaign_id: int) -> str:
 @bp.post("/<int:campaign_id>/edit")
 @require_permission("edit")
 def save(campaign_id: int) -> Response | tuple[str, int]:
-    """Save the changed draft; the form again with the reason (400) if refused."""
+    """Save the change; the form again with the reason (400) if refused.
+
+    A change of content to a campaign in review or approved sends it back to draft (the
+    message says so, and by when it must be approved again to keep its send time); a change
+    of send time alone keeps its review.
+    """
     campaign = _campaign_or_404(campaign_id)
     try:
         title, text, moment, tag = _form_values()
-        update_campaign(
+        updated = update_campaign(
             get_db(),
             campaign_id,
             by=current_user.name,
@@ -191,8 +218,21 @@ def save(campaign_id: int) -> Response | tuple[str, int]:
             error=str(error),
             max_chars=MAX_TEXT_CHARS,
         ), 400
-    flash("已保存。")
+    flash(_saved_message(campaign, updated))
     return redirect(url_for("admin.campaigns.detail", campaign_id=campaign_id))
+
+
+def _saved_message(before: Any, after: Any) -> str:
+    """What the save did, in particular to the campaign's review and its send slot."""
+    slot = after.send_at.strftime("%m月%d日 %H:%M")
+    if before.status != after.status:
+        return (
+            f"已保存。内容改了，群发已从“{before.status_name}”退回草稿，须重新提交、由另一位"
+            f"审核人批准；{slot}前没有批准就不会发出。"
+        )
+    if before.send_at != after.send_at and after.status == "approved":
+        return f"已保存。发送时间改为 {slot}（北京时间），审核结果保留；修改已记入操作记录。"
+    return "已保存。"
 
 
 def _act(campaign_id: int, action: str) -> Response | tuple[str, int]:
@@ -215,7 +255,7 @@ def _act(campaign_id: int, action: str) -> Response | tuple[str, int]:
             message = _preview(campaign_id)
     except CampaignError as error:
         log.info("console: %s of campaign %d by %s refused: %s", action, campaign_id, name, error)
-        return render_template("console/campaign.html", campaign=campaign, error=str(error)), 409
+        return _detail_page(campaign, str(error)), 409
     flash(message)
     return redirect(url_for("admin.campaigns.detail", campaign_id=campaign_id))
 
@@ -225,10 +265,8 @@ def _preview(campaign_id: int) -> str:
     api = api_for(current_app, db)
     if api is None:
         raise CampaignError("未设置公众号的 AppID 和 AppSecret，无法预览。")
-    openid = request.form.get("openid", "").strip()
-    wxname = request.form.get("wxname", "").strip()
-    preview_campaign(db, api, campaign_id, current_user.name, openid=openid, wxname=wxname)
-    return f"预览已发给 {openid or wxname}，请在手机上查看。"
+    preview_campaign(db, api, campaign_id, current_user.name)
+    return "预览已发到你绑定的手机，请在微信里查看。"
 
 
 @bp.post("/<int:campaign_id>/submit")
@@ -255,12 +293,12 @@ def send_back(campaign_id: int) -> Response | tuple[str, int]:
 @bp.post("/<int:campaign_id>/cancel")
 @require_permission("edit")
 def cancel(campaign_id: int) -> Response | tuple[str, int]:
-    """Cancel it before it is sent."""
+    """Cancel it before it is sent (an approved one: reviewers, admins and its author)."""
     return _act(campaign_id, "cancel")
 
 
 @bp.post("/<int:campaign_id>/preview")
 @require_permission("edit")
 def preview(campaign_id: int) -> Response | tuple[str, int]:
-    """Send it to one staff member's phone (OpenID or WeChat ID)."""
+    """Send it to the phone the signed-in staff member bound for previews, and no other."""
     return _act(campaign_id, "preview")

@@ -46,7 +46,10 @@ class Connection(sqlite3.Connection):
 
 
 def connect(path: str | Path, busy_timeout: float = 5.0) -> Database:
-    """Open the database at ``path`` in autocommit mode with a busy timeout in seconds."""
+    """Open the database at ``path`` in autocommit mode with a busy timeout in seconds.
+
+    Foreign keys are enforced and ``secure_delete`` is on, so deleted content is zeroed.
+    """
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(
@@ -60,6 +63,8 @@ def connect(path: str | Path, busy_timeout: float = 5.0) -> Database:
     conn.busy_seconds = busy_timeout
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA synchronous = NORMAL")
+    # Deleted rows (a resident's forgotten texts) are overwritten, whatever the SQLite build.
+    conn.execute("PRAGMA secure_delete = ON")
     return Database(conn, execute_plugins=False)
 
 

@@ -226,6 +226,25 @@ def create_turns(db: Database) -> None:
 
 
 @migrations()
+def create_staff_phones(db: Database) -> None:
+    """Staff phones bound for campaign previews, and the one-time codes that bind them.
+
+    A binding keeps the staff member's raw OpenID (to address previews, with their consent)
+    and its keyed hash (what every other table stores); no resident's id is kept here.
+    """
+    db["staff_phones"].create(
+        {"name": str, "openid": str, "resident": str, "bound_at": str},
+        pk="name",
+        not_null={"openid", "resident", "bound_at"},
+    )
+    db["staff_phone_codes"].create(
+        {"code": str, "name": str, "issued_at": str, "expires_at": float},
+        pk="code",
+        not_null={"name", "expires_at"},
+    )
+
+
+@migrations()
 def create_phrasing_vectors(db: Database) -> None:
     """The semantic model's vectors of entries' phrasings, keyed by a hash of the text
     embedded (:mod:`knowledge.matching.vector_cache`): a restart or another worker reads

@@ -3,7 +3,10 @@
 Status: draft → in_review → approved → sending → sent, or failed / missed / cancelled.
 Every change is one write transaction with its line in the audit log, and bumps the
 campaign generation the scheduler process polls. Approval is the legality review: only a
-reviewer, and never the campaign's author. Quotas follow the configured account type —
+reviewer who neither wrote, changed nor submitted the campaign (its *contributors*,
+:mod:`scheduler.campaign_versions`). A change of content to a campaign in review or
+approved sends it back to draft; a change of send time alone keeps its review. Cancelling
+an approved campaign is for reviewers, admins and its author. Quotas follow the configured account type —
 a 订阅号 (``subscription``) sends one mass message a day, a 服务号 (``service``) four a
 calendar month — and scheduling past them is refused naming the campaign in the way.
 """
@@ -22,6 +25,13 @@ from knowledge.audit import record_audit
 from knowledge.db import write
 from knowledge.store import SHANGHAI, now
 from knowledge.users import get_user
+from scheduler.campaign_versions import (
+    content_of,
+    contributors,
+    latest_version_id,
+    record_contributor,
+    record_version,
+)
 
 STATUSES = ("draft", "in_review", "approved", "sending", "sent", "failed", "missed", "cancelled")
 STATUS_NAMES = {
@@ -37,6 +47,8 @@ STATUS_NAMES = {
 ACCOUNT_TYPES = {"subscription": "订阅号", "service": "服务号"}
 #: Campaigns that hold (or will use) a mass-send slot of the quota.
 SCHEDULED = ("in_review", "approved", "sending", "sent")
+#: Campaigns whose content or send time may still change.
+EDITABLE = ("draft", "in_review", "approved")
 MAX_TEXT_CHARS = 300  # 群发文字上限：300个字符或300个汉字 (WeChat's FAQ)
 MAX_TITLE_BYTES = 64  # 群发图文消息的标题上限为64个字节
 MAX_DIGEST_CHARS = 120
@@ -80,6 +92,7 @@ class Campaign:
     result_filtered: int | None
     result_sent: int | None
     result_errors: int | None
+    reviewed_version: int | None
 
     @property
     def status_name(self) -> str:
@@ -90,6 +103,11 @@ class Campaign:
     def audience(self) -> str:
         """Who receives it, as staff read it."""
         return "全部关注者" if self.tag_id is None else f"标签 {self.tag_id}"
+
+    @property
+    def delivery_unconfirmed(self) -> bool:
+        """Sent, but WeChat's count of who received it never arrived (e.g. after a 45065)."""
+        return self.status == "sent" and not self.result_status
 
     @property
     def clientmsgid(self) -> str:
@@ -309,6 +327,8 @@ def create_campaign(
     with write(db):
         _check_quota(db, account_type, send_at, None)
         campaign_id = db["campaigns"].insert(row).last_pk
+        record_contributor(db, campaign_id, author, "wrote")
+        record_version(db, campaign_id, author, row)
         record_audit(db, author, "create", "campaign", campaign_id, row["title"], after=row)
         bump_campaign_generation(db)
     return int(campaign_id)
@@ -324,49 +344,66 @@ def update_campaign(
     text: str,
     send_at: datetime,
     tag_id: int | None,
+    article: dict[str, str] | None = None,
 ) -> Campaign:
-    """Change a draft text campaign's title, text, send time and audience."""
+    """Change a campaign's content (title, text or ``article``, audience) or send time.
+
+    Only a campaign not yet sending can change. A change of content makes ``by`` one of its
+    contributors and sends a campaign in review or approved back to draft (its approval
+    cleared); a change of send time alone keeps its review and is audited as such.
+    """
     actor = _actor(db, by, "edit")
     with write(db):
         campaign = get_campaign(db, campaign_id)
         if campaign is None:
             raise CampaignError(f"没有编号为 {campaign_id} 的群发。")
-        if campaign.status != "draft":
-            raise CampaignError(
-                f"群发 #{campaign_id} 现在是“{campaign.status_name}”，只有草稿能修改。"
-            )
+        if campaign.status not in EDITABLE:
+            raise CampaignError(f"群发 #{campaign_id} 现在是“{campaign.status_name}”，已不能修改。")
+        before = content_of(campaign.__dict__)
+        after = {
+            **before,
+            "title": title.strip(),
+            "tag_id": tag_id,
+            **({"text": text} if campaign.kind == "text" else {}),
+            **{k: v for k, v in (article or {}).items() if k in ("digest", "body", "cover_path")},
+        }
         _check_content(
             campaign.kind,
-            title,
-            text if campaign.kind == "text" else "",
-            campaign.digest,
-            campaign.body,
-            campaign.cover_path,
+            after["title"],
+            after["text"] if campaign.kind == "text" else "",
+            after["digest"],
+            after["body"],
+            after["cover_path"],
         )
+        content_changed = after != before
+        if send_at == campaign.send_at and not content_changed:
+            return campaign
         if send_at <= datetime.now(SHANGHAI):
             raise CampaignError("发送时间已经过去，请选一个将来的时间。")
-        _check_quota(db, account_type, send_at, campaign_id)
-        changes: dict[str, Any] = {
-            "title": title.strip(),
-            "send_at": _stored_time(send_at),
-            "tag_id": tag_id,
-            "updated_at": now(),
-        }
-        if campaign.kind == "text":
-            changes["text"] = text
+        if send_at != campaign.send_at:
+            _check_quota(db, account_type, send_at, campaign_id)
+        changes: dict[str, Any] = {**after, "send_at": _stored_time(send_at), "updated_at": now()}
+        summary = changes["title"]
+        if content_changed:
+            record_contributor(db, campaign_id, actor, "changed")
+            record_version(db, campaign_id, actor, after)
+            if campaign.status != "draft":
+                changes.update(status="draft", reviewer=None)
+                summary += f"：内容已修改，{campaign.status_name} → 草稿，须重新提交审核"
+        else:
+            summary += f"：发送时间改为 {send_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}"
         db["campaigns"].update(campaign_id, changes)
         record_audit(
             db,
             actor,
-            "edit",
+            "edit" if content_changed else "reschedule",
             "campaign",
             campaign_id,
-            changes["title"],
+            summary,
             before={
-                "title": campaign.title,
-                "text": campaign.text,
+                **before,
                 "send_at": _stored_time(campaign.send_at),
-                "tag_id": campaign.tag_id,
+                "status": campaign.status,
             },
             after=changes,
         )
@@ -416,38 +453,80 @@ def _transition(
 
 
 def submit_campaign(db: Database, campaign_id: int, by: str, account_type: str) -> Campaign:
-    """Send a draft to review (quota checked again)."""
+    """Send a draft to review (quota checked again); ``by`` becomes a contributor."""
     actor = _actor(db, by, "edit")
 
     def check(campaign: Campaign) -> None:
         _check_quota(db, account_type, campaign.send_at, campaign.id)
+        record_contributor(db, campaign.id, actor, "submitted")
 
     return _transition(db, campaign_id, actor, "submit", ("draft",), "in_review", check=check)
 
 
 def approve_campaign(db: Database, campaign_id: int, by: str, account_type: str) -> Campaign:
-    """Approve a campaign in review: only a reviewer, never its author (quota checked again)."""
+    """Approve a campaign in review: only a reviewer who is none of its contributors.
+
+    The quota is checked again; the approval is tied to the version approved.
+    """
     actor = _actor(db, by, "review")
 
     def check(campaign: Campaign) -> None:
-        if campaign.author == actor:
-            raise CampaignError("不能审核自己编写的群发，请另一位审核人审核。")
+        parts = contributors(db, campaign.id).get(actor)
+        if parts:
+            raise CampaignError(
+                f"不能审核自己编写、修改或提交过的群发（你{'、'.join(parts)}过它），"
+                "请另一位审核人审核。"
+            )
         _check_quota(db, account_type, campaign.send_at, campaign.id)
 
     return _transition(
-        db, campaign_id, actor, "approve", ("in_review",), "approved", {"reviewer": actor}, check
+        db,
+        campaign_id,
+        actor,
+        "approve",
+        ("in_review",),
+        "approved",
+        {"reviewer": actor, "reviewed_version": latest_version_id(db, campaign_id)},
+        check,
     )
 
 
 def return_campaign(db: Database, campaign_id: int, by: str) -> Campaign:
     """Send a campaign in review back to its author as a draft (a reviewer's call)."""
     actor = _actor(db, by, "review")
-    return _transition(db, campaign_id, actor, "return", ("in_review",), "draft")
+    return _transition(
+        db,
+        campaign_id,
+        actor,
+        "return",
+        ("in_review",),
+        "draft",
+        {"reviewed_version": latest_version_id(db, campaign_id)},
+    )
 
 
 def cancel_campaign(db: Database, campaign_id: int, by: str) -> Campaign:
-    """Cancel a campaign that has not started sending."""
+    """Cancel a campaign that has not started sending.
+
+    An approved campaign only by a reviewer, an admin or its author: an editor cannot
+    undo someone else's reviewed send.
+    """
     actor = _actor(db, by, "edit")
+    account = get_user(db, actor)
+    may_cancel_approved = account is None or account.can("review")
+
+    def check(campaign: Campaign) -> None:
+        if campaign.status == "approved" and not may_cancel_approved and actor != campaign.author:
+            raise CampaignError(
+                "已批准的群发只能由审核人、管理员或它的编写人取消；如需取消请联系他们。"
+            )
+
     return _transition(
-        db, campaign_id, actor, "cancel", ("draft", "in_review", "approved"), "cancelled"
+        db,
+        campaign_id,
+        actor,
+        "cancel",
+        ("draft", "in_review", "approved"),
+        "cancelled",
+        check=check,
     )

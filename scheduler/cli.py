@@ -61,6 +61,8 @@ def _line(campaign: Campaign) -> str:
     )
     if campaign.status == "sent" and campaign.result_sent is not None:
         line += f"  送达 {campaign.result_sent}/{campaign.result_total}"
+    elif campaign.delivery_unconfirmed:
+        line += "  已发送，送达数未确认"
     if campaign.status == "failed":
         line += f"  错误码 {campaign.error_code}：{campaign.error_message}"
     return line
@@ -225,11 +227,9 @@ def list_command(status: str | None, year: int | None) -> None:
 
 @campaigns.command("preview")
 @click.argument("campaign_id", type=int)
-@click.option("--openid", default="", help="接收预览的工作人员 OpenID。")
-@click.option("--wxname", default="", help="或接收人的微信号（每天最多100次）。")
-@click.option("--by", default="命令行", help="操作人。")
-def preview_command(campaign_id: int, openid: str, wxname: str, by: str) -> None:
-    """Send the campaign to one staff member's phone before approval (no quota used)."""
+@click.option("--by", required=True, help="工作人员账号名：预览发到这个账号绑定的手机。")
+def preview_command(campaign_id: int, by: str) -> None:
+    """Send the campaign before approval to the phone a staff account bound (no quota used)."""
     db = get_db()
     api = api_for(current_app, db)
     if api is None:
@@ -237,10 +237,10 @@ def preview_command(campaign_id: int, openid: str, wxname: str, by: str) -> None
             "未设置 PUFA_WECHAT_APP_ID 和 PUFA_WECHAT_APP_SECRET，无法预览。"
         )
     try:
-        preview_campaign(db, api, campaign_id, by, openid=openid, wxname=wxname)
+        preview_campaign(db, api, campaign_id, by)
     except CampaignError as error:
         raise _refused("preview", error) from None
-    click.echo(f"已把群发 #{campaign_id} 的预览发给 {openid or wxname}")
+    click.echo(f"已把群发 #{campaign_id} 的预览发到 {by} 绑定的手机")
 
 
 @campaigns.command("status")

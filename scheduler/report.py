@@ -21,6 +21,9 @@ from knowledge.usage import YearQuestions, year_questions
 from scheduler.calendar import days_in
 from scheduler.campaigns import STATUS_NAMES, Campaign, list_campaigns
 
+#: A sent campaign whose WeChat result never arrived (e.g. sent again after a 45065).
+UNCONFIRMED_DELIVERY = "已发送，送达数未确认"
+
 
 @dataclass(frozen=True)
 class YearReport:
@@ -74,7 +77,9 @@ def report_lines(report: YearReport) -> list[str]:
     ]
     for campaign, day in report.sent:
         reached = (
-            "未收到结果" if campaign.result_sent is None else f"送达 {campaign.result_sent} 人"
+            UNCONFIRMED_DELIVERY
+            if campaign.result_sent is None
+            else f"送达 {campaign.result_sent} 人"
         )
         lines.append(
             f"  {campaign.send_at.strftime('%Y-%m-%d')}  {campaign.title}  {day or '—'}  "
@@ -117,7 +122,7 @@ def report_csv(report: YearReport) -> str:
                 day,
                 campaign.audience,
                 "" if campaign.result_sent is None else campaign.result_sent,
-                campaign.result_status,
+                campaign.result_status or UNCONFIRMED_DELIVERY,
             ]
         )
     table.writerow([])

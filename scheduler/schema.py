@@ -83,3 +83,63 @@ def create_unmatched_job_results(db: Database) -> None:
     db["unmatched_job_results"].create(
         {"msg_id": str, "result": str, "received_at": str}, pk="msg_id"
     )
+
+
+@migrations()
+def create_campaign_contributors(db: Database) -> None:
+    """Who wrote, changed or submitted each campaign, and each version of its content.
+
+    Existing campaigns get their author and the editors and submitters the audit log
+    names, and their current content as their first version.
+    """
+    db["campaign_contributors"].create(
+        {"campaign_id": int, "name": str, "part": str, "at": str},
+        pk=("campaign_id", "name", "part"),
+    )
+    db["campaign_versions"].create(
+        {
+            "id": int,
+            "campaign_id": int,
+            "by": str,
+            "at": str,
+            "title": str,
+            "text": str,
+            "digest": str,
+            "body": str,
+            "cover_path": str,
+            "tag_id": int,
+        },
+        pk="id",
+    )
+    db["campaign_versions"].create_index(["campaign_id"])
+    db["campaigns"].add_column("reviewed_version", int)
+    db.execute(
+        "INSERT OR IGNORE INTO campaign_contributors (campaign_id, name, part, at) "
+        "SELECT id, author, 'wrote', created_at FROM campaigns"
+    )
+    db.execute(
+        "INSERT OR IGNORE INTO campaign_contributors (campaign_id, name, part, at) "
+        "SELECT CAST(object_id AS INTEGER), actor, "
+        "CASE action WHEN 'edit' THEN 'changed' ELSE 'submitted' END, at FROM audit_log "
+        "WHERE object_type = 'campaign' AND action IN ('edit', 'submit') ORDER BY id"
+    )
+    db.execute(
+        "INSERT INTO campaign_versions "
+        "(campaign_id, by, at, title, text, digest, body, cover_path, tag_id) "
+        "SELECT id, author, updated_at, title, text, digest, body, cover_path, tag_id "
+        "FROM campaigns ORDER BY id"
+    )
+
+
+@migrations()
+def previews_name_staff_not_openids(db: Database) -> None:
+    """Previews record the staff member who asked; raw OpenIDs already stored are purged.
+
+    ``target`` holds a keyed hash from now on (the migration has no key to hash the old
+    values with, so they are blanked; the rows still count towards the daily caps).
+    ``by_wxname`` is no longer written: previews by WeChat ID are gone.
+    """
+    db["campaign_previews"].add_column("staff", str)
+    db.execute("UPDATE campaign_previews SET target = NULL")
+    db["campaign_previews"].create_index(["staff", "at"])
+    db["campaign_previews"].create_index(["campaign_id", "at"])

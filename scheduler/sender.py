@@ -8,7 +8,10 @@
    before the result was stored resends after restart, gets 45065, and records the
    campaign as sent — no follower gets it twice.
 3. **Record** WeChat's msg_id (status ``sent``); the MASSSENDJOBFINISH event later fills
-   in the counts (:func:`record_job_finish`).
+   in the counts (:func:`record_job_finish`). A send recorded from a 45065 has no msg_id:
+   the event is matched to it when it is the only such send in the hour before the event
+   (or the one unknown event of the hour before, if it came first), else the console shows
+   "已发送，送达数未确认".
 
 Transient errors (-1 system busy, 45011 per-minute limit, 45066 same id too fast, network
 errors and timeouts) are retried with doubling delays a bounded number of times; any other
@@ -21,11 +24,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import socket
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +39,9 @@ from sqlite_utils import Database
 from bot.wechat.api import WeChatAPI, WeChatAPIError
 from knowledge.audit import record_audit
 from knowledge.db import write
+from knowledge.staff_phones import bound_phone
 from knowledge.store import SHANGHAI, now
+from knowledge.users import get_user
 from scheduler.campaigns import (
     Campaign,
     CampaignError,
@@ -50,14 +56,19 @@ log = logging.getLogger(__name__)
 SCHEDULER = "定时发送"
 TRANSIENT_CODES = {-1, 45011, 45066}
 ALREADY_SENT = 45065
-MAX_WXNAME_PREVIEWS = 100  # mass/preview by WeChat ID: 100 calls a day
+MAX_PREVIEWS_PER_STAFF = 20  # a Beijing day, to one staff member's bound phone
+MAX_PREVIEWS_PER_CAMPAIGN = 5  # a Beijing day, of one campaign
+#: A count in a MASSSENDJOBFINISH event: ASCII digits only ("²".isdigit() is true), at most 10.
+_COUNT = re.compile(r"[0-9]{1,10}")
+#: How long before a job-finish event a send confirmed only by 45065 may have gone out.
+UNCONFIRMED_MATCH_WINDOW = timedelta(hours=1)
 #: What staff can do about WeChat's permanent refusals.
 EXPLANATIONS = {
     45009: "今天（或本月）的群发次数已用完。请在公众号后台核对群发记录，改天再安排。",
     45028: "公众号没有群发额度（订阅号每天1次、服务号每月4次已用完）。",
     48001: "公众号没有调用群发接口的权限。群发接口需要微信认证，请在公众号后台完成认证。",
     40007: "图文素材无效或已被删除。请重新上传封面并保存后再提交审核。",
-    40003: "接收人 OpenID 无效。请确认预览用的 OpenID 属于本公众号的关注者。",
+    40003: "接收预览的手机已不是本公众号的关注者（OpenID 无效）。请关注公众号后重新绑定手机。",
     40050: "标签编号无效。请用 flask campaigns tags 查看本公众号现有的标签。",
     45002: "群发内容超过微信的长度上限，请删减后重新提交。",
     45065: "微信已在24小时内收到过同一群发（重复发送已被拦截）。",
@@ -139,6 +150,8 @@ def _finish(
         db["campaigns"].update(campaign_id, update)
         if changes.get("msg_id"):
             _apply_waiting_result(db, campaign_id, changes["msg_id"])
+        elif changes.get("error_code") == ALREADY_SENT:
+            _adopt_result_of_the_hour(db, campaign_id)
         record_audit(
             db,
             SCHEDULER,
@@ -364,7 +377,7 @@ def upcoming(db: Database) -> list[tuple[int, datetime]]:
 def _job_result(fields: dict[str, str]) -> dict[str, Any]:
     def number(name: str) -> int | None:
         value = fields.get(name, "").strip()
-        return int(value) if value.isdigit() else None
+        return int(value) if _COUNT.fullmatch(value) else None
 
     return {
         "result_status": fields.get("Status", "").strip()[:100],
@@ -397,13 +410,30 @@ def _apply_job_result(db: Database, campaign_id: int, title: str, result: dict[s
     bump_campaign_generation(db)
 
 
+def _unconfirmed_send(db: Database) -> tuple[int, str] | None:
+    """The one campaign recorded sent from a 45065 (no msg_id, no result) in the last hour.
+
+    None when there is none or more than one: the event names no audience, so only an
+    unambiguous send can take its counts.
+    """
+    since = (datetime.now(UTC) - UNCONFIRMED_MATCH_WINDOW).isoformat(timespec="seconds")
+    rows = db.execute(
+        "SELECT id, title FROM campaigns WHERE status = 'sent' AND coalesce(msg_id, '') = '' "
+        "AND error_code = ? AND coalesce(result_status, '') = '' AND sent_at >= ? LIMIT 2",
+        [ALREADY_SENT, since],
+    ).fetchall()
+    return (rows[0][0], rows[0][1]) if len(rows) == 1 else None
+
+
 def record_job_finish(db: Database, fields: dict[str, str]) -> bool:
     """Store a MASSSENDJOBFINISH event's result on its campaign; False if none matches yet.
 
-    An event for a msg_id no campaign holds is kept (``unmatched_job_results``) and applied
-    when a campaign records that msg_id — the event can outrun the sender's own write.
+    An event for a msg_id no campaign holds goes to the one send recorded from a 45065
+    within the hour before (:func:`_unconfirmed_send`), or else is kept
+    (``unmatched_job_results``) and applied when a campaign records that msg_id — the
+    event can outrun the sender's own write.
     """
-    msg_id = fields.get("MsgID", fields.get("MsgId", "")).strip()
+    msg_id = fields.get("MsgID", fields.get("MsgId", "")).strip()[:64]
     result = _job_result(fields)
     if not msg_id:
         log.warning("MASSSENDJOBFINISH without MsgID ignored: %s", result)
@@ -417,8 +447,18 @@ def record_job_finish(db: Database, fields: dict[str, str]) -> bool:
         if row is not None and tuple(row[2:]) == tuple(result.values()):
             return True  # WeChat's retry of an event already recorded
         if row is None:
+            unconfirmed = _unconfirmed_send(db)
+            if unconfirmed is not None:
+                db["campaigns"].update(unconfirmed[0], {"msg_id": msg_id})
+                _apply_job_result(db, unconfirmed[0], unconfirmed[1], result)
+                log.info(
+                    "campaign %d (sent, 45065): job result for msg_id %r matched to it",
+                    unconfirmed[0],
+                    msg_id[:40],
+                )
+                return True
             db["unmatched_job_results"].upsert(
-                {"msg_id": msg_id[:64], "result": json.dumps(result), "received_at": now()},
+                {"msg_id": msg_id, "result": json.dumps(result), "received_at": now()},
                 pk="msg_id",
             )
             log.warning("MASSSENDJOBFINISH for unknown msg_id %r kept: %s", msg_id[:40], result)
@@ -441,48 +481,86 @@ def _apply_waiting_result(db: Database, campaign_id: int, msg_id: str) -> None:
     db.execute("DELETE FROM unmatched_job_results WHERE msg_id = ?", [msg_id])
 
 
-def preview_campaign(
-    db: Database, api: WeChatAPI, campaign_id: int, by: str, openid: str = "", wxname: str = ""
-) -> None:
-    """Send the campaign to one staff member's phone by OpenID (or WeChat ID) before approval.
+def _adopt_result_of_the_hour(db: Database, campaign_id: int) -> None:
+    """Inside the transaction that recorded a 45065 send: take the job result that came first.
 
-    Previews use no mass-send quota; previews by WeChat ID are limited to 100 a day.
+    Only when exactly one result for an unknown msg_id arrived in the hour before, and this
+    is the only send recorded from a 45065 still waiting for one (:func:`_unconfirmed_send`).
     """
-    campaign = get_campaign(db, campaign_id)
-    if campaign is None:
-        raise CampaignError(f"没有编号为 {campaign_id} 的群发。")
-    if campaign.status not in ("draft", "in_review", "approved"):
-        raise CampaignError(f"群发 #{campaign_id} 现在是“{campaign.status_name}”，不能再预览。")
-    if bool(openid) == bool(wxname):
-        raise CampaignError("请给出预览接收人的 OpenID 或微信号（二选一）。")
-    if wxname:
-        since = (
-            datetime.now(SHANGHAI)
-            .replace(hour=0, minute=0, second=0, microsecond=0)
-            .astimezone(UTC)
-            .isoformat(timespec="seconds")
+    waiting = _unconfirmed_send(db)
+    if waiting is None or waiting[0] != campaign_id:
+        return
+    since = (datetime.now(UTC) - UNCONFIRMED_MATCH_WINDOW).isoformat(timespec="seconds")
+    rows = db.execute(
+        "SELECT msg_id FROM unmatched_job_results WHERE received_at >= ? LIMIT 2", [since]
+    ).fetchall()
+    if len(rows) == 1:
+        db["campaigns"].update(campaign_id, {"msg_id": rows[0][0]})
+        _apply_waiting_result(db, campaign_id, rows[0][0])
+        log.info(
+            "campaign %d (sent, 45065): earlier job result %r matched", campaign_id, rows[0][0]
         )
-        today = db.execute(
-            "SELECT count(*) FROM campaign_previews WHERE by_wxname = 1 AND at >= ?", [since]
-        ).fetchone()[0]
-        if today >= MAX_WXNAME_PREVIEWS:
-            raise CampaignError("按微信号预览每天最多100次，今天已用完；请改用 OpenID 预览。")
-    try:
-        api.mass_preview(mass_message(api, campaign), openid=openid, wxname=wxname)
-    except WeChatAPIError as error:
-        raise CampaignError(f"预览未发出：{explain(error.errcode, str(error))}") from error
-    target = openid or wxname
+
+
+def _previews_today(db: Database, column: str, value: str | int) -> int:
+    since = (
+        datetime.now(SHANGHAI)
+        .replace(hour=0, minute=0, second=0, microsecond=0)
+        .astimezone(UTC)
+        .isoformat(timespec="seconds")
+    )
+    return db.execute(
+        f"SELECT count(*) FROM campaign_previews WHERE {column} = ? AND at >= ?", [value, since]
+    ).fetchone()[0]
+
+
+def preview_campaign(db: Database, api: WeChatAPI, campaign_id: int, by: str) -> None:
+    """Send the campaign before approval to the phone ``by`` bound for previews, and no other.
+
+    At most :data:`MAX_PREVIEWS_PER_STAFF` a (Beijing) day per staff member and
+    :data:`MAX_PREVIEWS_PER_CAMPAIGN` per campaign; each is in the audit log. The preview
+    record keeps the phone's keyed hash, never its OpenID. Previews use no mass-send quota.
+    """
+    account = get_user(db, by) if by else None
+    if account is None or not account.can("edit"):
+        raise CampaignError(f"没有名为“{by}”、可以编写群发的工作人员账号。")
+    phone = bound_phone(db, account.name)
+    if phone is None:
+        raise CampaignError(
+            f"“{account.name}”还没有绑定接收预览的手机：请在员工后台“我的账号”页生成绑定码，"
+            "用要绑定的手机在微信里发给公众号。"
+        )
     with write(db):
-        db["campaign_previews"].insert(
-            {
-                "campaign_id": campaign_id,
-                "target": target,
-                "by_wxname": int(bool(wxname)),
-                "at": now(),
-            }
-        )
+        campaign = get_campaign(db, campaign_id)
+        if campaign is None:
+            raise CampaignError(f"没有编号为 {campaign_id} 的群发。")
+        if campaign.status not in ("draft", "in_review", "approved"):
+            raise CampaignError(f"群发 #{campaign_id} 现在是“{campaign.status_name}”，不能再预览。")
+        if _previews_today(db, "staff", account.name) >= MAX_PREVIEWS_PER_STAFF:
+            raise CampaignError(
+                f"每位工作人员每天最多预览{MAX_PREVIEWS_PER_STAFF}次，你今天已用完，请明天再试。"
+            )
+        if _previews_today(db, "campaign_id", campaign_id) >= MAX_PREVIEWS_PER_CAMPAIGN:
+            raise CampaignError(
+                f"每次群发每天最多预览{MAX_PREVIEWS_PER_CAMPAIGN}次，这次群发今天已用完，请明天再试。"
+            )
+        # The slot is taken before the call, so two requests at once cannot pass the cap.
+        record = {"campaign_id": campaign_id, "target": phone.resident, "staff": account.name}
+        preview_id = db["campaign_previews"].insert({**record, "at": now()}).last_pk
+    try:
+        api.mass_preview(mass_message(api, campaign), openid=phone.openid)
+    except WeChatAPIError as error:
+        with write(db):
+            db["campaign_previews"].delete(preview_id)
+        raise CampaignError(f"预览未发出：{explain(error.errcode, str(error))}") from error
+    with write(db):
         record_audit(
-            db, by, "preview", "campaign", campaign_id, f"{campaign.title}：预览发给 {target}"
+            db,
+            account.name,
+            "preview",
+            "campaign",
+            campaign_id,
+            f"{campaign.title}：预览发到 {account.name} 绑定的手机",
         )
 
 

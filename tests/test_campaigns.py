@@ -25,7 +25,15 @@ from scheduler.campaigns import (
     submit_campaign,
 )
 from scheduler.sender import preview_campaign
-from tests.campaign_support import AUTHOR, REVIEWER, TEXT, add_staff, approved_campaign
+from tests.campaign_support import (
+    AUTHOR,
+    AUTHOR_PHONE,
+    REVIEWER,
+    TEXT,
+    add_staff,
+    approved_campaign,
+    bind_phone,
+)
 from tests.conftest import TEST_CONFIG
 
 SUB = "subscription"
@@ -101,7 +109,7 @@ def test_only_a_reviewer_who_is_not_the_author_approves(staff_db: Database) -> N
         staff_db, title="自己写的", text=TEXT, send_at=at(5), account_type=SUB, by="王审核"
     )
     submit_campaign(staff_db, own, "王审核", SUB)
-    with pytest.raises(CampaignError, match="不能审核自己编写的群发"):
+    with pytest.raises(CampaignError, match="不能审核自己编写、修改或提交过的群发"):
         approve_campaign(staff_db, own, "王审核", SUB)
     with pytest.raises(CampaignError, match="没有审核群发的权限"):
         approve_campaign(staff_db, own, AUTHOR, SUB)
@@ -154,29 +162,61 @@ def api(db: Database, wechat: WeChatStandIn) -> WeChatAPI:
     )
 
 
-def test_a_preview_reaches_the_staff_phone_without_quota(
+def test_a_preview_reaches_only_the_bound_staff_phone_without_quota(
     staff_db: Database, wechat: WeChatStandIn
 ) -> None:
     campaign_id = new(staff_db, at(5))
-    preview_campaign(staff_db, api(staff_db, wechat), campaign_id, AUTHOR, openid="oStaff0001")
+    with pytest.raises(CampaignError, match="还没有绑定接收预览的手机"):
+        preview_campaign(staff_db, api(staff_db, wechat), campaign_id, AUTHOR)
+    hashed = bind_phone(staff_db)
+    preview_campaign(staff_db, api(staff_db, wechat), campaign_id, AUTHOR)
     assert wechat.previews == [
-        {"touser": "oStaff0001", "msgtype": "text", "text": {"content": TEXT}}
+        {"touser": AUTHOR_PHONE, "msgtype": "text", "text": {"content": TEXT}}
     ]
     assert wechat.mass_sends == []
-    assert staff_db["campaign_previews"].count == 1
+    (row,) = staff_db["campaign_previews"].rows
+    assert (row["target"], row["staff"]) == (hashed, AUTHOR)
+    assert AUTHOR_PHONE not in str(list(staff_db["audit_log"].rows))
 
 
-def test_previews_by_wechat_id_stop_at_100_a_day(staff_db: Database, wechat: WeChatStandIn) -> None:
+def test_previews_stop_at_5_a_campaign_and_20_a_staff_member_a_day(
+    staff_db: Database, wechat: WeChatStandIn
+) -> None:
     from knowledge.store import now
 
-    campaign_id = new(staff_db, at(5))
+    bind_phone(staff_db)
+    first, second = new(staff_db, at(5)), new(staff_db, at(6))
+    for _ in range(5):
+        preview_campaign(staff_db, api(staff_db, wechat), first, AUTHOR)
+    with pytest.raises(CampaignError, match="每次群发每天最多预览5次"):
+        preview_campaign(staff_db, api(staff_db, wechat), first, AUTHOR)
     staff_db["campaign_previews"].insert_all(
-        {"campaign_id": campaign_id, "target": "wx", "by_wxname": 1, "at": now()}
-        for _ in range(100)
+        {"campaign_id": 99, "target": "wx:x", "staff": AUTHOR, "at": now()} for _ in range(15)
     )
-    with pytest.raises(CampaignError, match="每天最多100次"):
-        preview_campaign(staff_db, api(staff_db, wechat), campaign_id, AUTHOR, wxname="zhang")
-    preview_campaign(staff_db, api(staff_db, wechat), campaign_id, AUTHOR, openid="oStaff0001")
+    with pytest.raises(CampaignError, match="每位工作人员每天最多预览20次"):
+        preview_campaign(staff_db, api(staff_db, wechat), second, AUTHOR)
+    assert len(wechat.previews) == 5
+    yesterday = "2000-01-01T00:00:00+00:00"
+    staff_db.execute("UPDATE campaign_previews SET at = ?", [yesterday])
+    preview_campaign(staff_db, api(staff_db, wechat), second, AUTHOR)
+    assert len(wechat.previews) == 6
+    previews = staff_db.execute(
+        "SELECT count(*) FROM audit_log WHERE action = 'preview' AND actor = ?", [AUTHOR]
+    ).fetchone()[0]
+    assert previews == 6
+
+
+def test_a_refused_preview_does_not_use_up_the_cap(
+    staff_db: Database, wechat: WeChatStandIn
+) -> None:
+    bind_phone(staff_db)
+    campaign_id = new(staff_db, at(5))
+    wechat.inject("message/mass/preview", errcode=40003, times=5, errmsg="invalid openid")
+    for _ in range(5):
+        with pytest.raises(CampaignError, match="重新绑定手机"):
+            preview_campaign(staff_db, api(staff_db, wechat), campaign_id, AUTHOR)
+    assert staff_db["campaign_previews"].count == 0
+    preview_campaign(staff_db, api(staff_db, wechat), campaign_id, AUTHOR)
     assert len(wechat.previews) == 1
 
 
@@ -192,7 +232,8 @@ def test_an_article_preview_goes_through_a_draft(
         text="",
         article={"body": "第一段\n第二段", "digest": "摘要", "cover_path": str(cover)},
     )
-    preview_campaign(staff_db, api(staff_db, wechat), campaign_id, AUTHOR, openid="oStaff0001")
+    bind_phone(staff_db)
+    preview_campaign(staff_db, api(staff_db, wechat), campaign_id, AUTHOR)
     (preview,) = wechat.previews
     assert preview["msgtype"] == "mpnews" and preview["mpnews"]["media_id"].startswith("draft-")
     (draft,) = wechat.calls("draft/add")
@@ -250,7 +291,8 @@ def test_the_cli_plans_a_campaign_end_to_end(
         (["create", "--title", "T", "--text-file", "{text}", "--at", "明天"], "发送时间“明天”无效"),
         (["approve", "99", "--by", REVIEWER], "没有编号为 99 的群发"),
         (["submit", "1"], "Missing option '--by'"),
-        (["preview", "1"], "OpenID 或微信号"),
+        (["preview", "1"], "Missing option '--by'"),
+        (["preview", "1", "--by", AUTHOR], "还没有绑定接收预览的手机"),
     ],
 )
 def test_the_cli_explains_bad_input(
@@ -273,15 +315,17 @@ def test_the_cli_preview_uses_the_configured_api(
         {**TEST_CONFIG, "DATABASE": str(database_path), "WECHAT_API_BASE": wechat.base_url}
     )
     campaign_id = new(staff_db, at(3))
-    result = _runner(app).invoke(
-        args=["campaigns", "preview", str(campaign_id), "--openid", "oStaff0001", "--by", AUTHOR]
-    )
+    bind_phone(staff_db)
+    result = _runner(app).invoke(args=["campaigns", "preview", str(campaign_id), "--by", AUTHOR])
     assert result.exit_code == 0, result.output
-    assert [p["touser"] for p in wechat.previews] == ["oStaff0001"]
-    wechat.inject("message/mass/preview", errcode=48001, times=1, errmsg="api unauthorized")
-    result = _runner(app).invoke(
-        args=["campaigns", "preview", str(campaign_id), "--openid", "oStaff0001"]
+    assert f"发到 {AUTHOR} 绑定的手机" in result.output
+    assert [p["touser"] for p in wechat.previews] == [AUTHOR_PHONE]
+    refused = _runner(app).invoke(
+        args=["campaigns", "preview", str(campaign_id), "--openid", "oResident", "--by", AUTHOR]
     )
+    assert refused.exit_code == 2 and "No such option '--openid'" in refused.output
+    wechat.inject("message/mass/preview", errcode=48001, times=1, errmsg="api unauthorized")
+    result = _runner(app).invoke(args=["campaigns", "preview", str(campaign_id), "--by", AUTHOR])
     assert result.exit_code == 1 and "需要微信认证" in result.output
 
 
@@ -305,3 +349,36 @@ def test_every_campaigns_and_wechat_command_is_documented() -> None:
 
     commands = names(campaigns, "campaigns") + names(wechat, "wechat") + names(report, "report")
     assert [name for name in commands if f"`{name}" not in readme] == []
+
+
+def test_an_article_changed_after_approval_goes_back_to_draft(
+    staff_db: Database, tmp_path: Path
+) -> None:
+    from scheduler.campaign_versions import contributors
+    from scheduler.campaigns import update_campaign
+
+    cover = tmp_path / "cover.jpg"
+    cover.write_bytes(b"\xff\xd8\xff fake jpeg")
+    article = {"body": "第一段", "digest": "摘要", "cover_path": str(cover)}
+    campaign_id = new(staff_db, at(5), title="民法典宣传月", text="", article=article)
+    submit_campaign(staff_db, campaign_id, AUTHOR, SUB)
+    approve_campaign(staff_db, campaign_id, REVIEWER, SUB)
+    other_cover = tmp_path / "other.png"
+    other_cover.write_bytes(b"\x89PNG fake")
+    changed = update_campaign(
+        staff_db,
+        campaign_id,
+        by=REVIEWER,
+        account_type=SUB,
+        title="民法典宣传月",
+        text="",
+        send_at=at(5),
+        tag_id=None,
+        article={"digest": "新摘要", "cover_path": str(other_cover)},
+    )
+    assert (changed.status, changed.reviewer, changed.digest) == ("draft", "", "新摘要")
+    assert changed.cover_path == str(other_cover) and changed.body == "第一段"
+    assert contributors(staff_db, campaign_id)[REVIEWER] == ["修改"]
+    submit_campaign(staff_db, campaign_id, AUTHOR, SUB)
+    with pytest.raises(CampaignError, match="你修改过它"):
+        approve_campaign(staff_db, campaign_id, REVIEWER, SUB)

@@ -100,7 +100,7 @@ def test_a_reviewer_cannot_approve_their_own_campaign(reviewer: FlaskClient, db:
     detail = f"/admin/campaigns/{campaign.id}"
     post_form(reviewer, f"{detail}/submit", {}, detail)
     refused = post_form(reviewer, f"{detail}/approve", {}, detail)
-    assert refused.status_code == 409 and "不能审核自己编写的群发" in text_of(refused)
+    assert refused.status_code == 409 and "不能审核自己编写、修改或提交过的群发" in text_of(refused)
     assert get_campaign(db, campaign.id).status == "in_review"  # type: ignore[union-attr]
 
 

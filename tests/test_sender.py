@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -408,3 +408,123 @@ def test_the_send_path_checks_the_quota_again(
     assert refused is not None and f"#{first}" in refused.error_message
     assert "订阅号每天只能群发一次" in refused.error_message
     assert len(wechat.mass_sends) == 1
+
+
+@pytest.mark.parametrize("count", ["²", "٣", "1" * 11, "9" * 5000, "-5", "1e3"])
+def test_job_finish_counts_take_only_up_to_10_ascii_digits_and_log_no_resident(
+    app: Flask,
+    client: FlaskClient,
+    db: Database,
+    api: WeChatAPI,
+    caplog: pytest.LogCaptureFixture,
+    count: str,
+) -> None:
+    campaign_id = due_campaign(db)
+    send_campaign(db, api, campaign_id, "one", SETTINGS)
+    msg_id = get_campaign(db, campaign_id).msg_id  # type: ignore[union-attr]
+    sender_name = "oRESIDENT_who_must_not_be_logged"
+    xml = job_finish_xml(msg_id).replace("mphelper", sender_name)
+    xml = xml.replace("<TotalCount>100</TotalCount>", f"<TotalCount>{count}</TotalCount>")
+    response = sender_for(app, client).post("plain", xml)
+    assert response.status_code == 200 and response.get_data(as_text=True) == "success"
+    campaign = get_campaign(db, campaign_id)
+    assert campaign is not None and campaign.result_status == "send success"
+    assert (campaign.result_total, campaign.result_sent) == (None, 95)
+    assert "Traceback" not in caplog.text and "not recorded" not in caplog.text
+    assert sender_name not in caplog.text
+
+
+def test_a_failing_event_hook_logs_no_fields(
+    app: Flask, client: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(_db: Database, _fields: dict[str, str]) -> None:
+        raise RuntimeError("hook failed")
+
+    app.extensions["pufa.wechat_events"]["masssendjobfinish"] = broken
+    xml = job_finish_xml("77").replace("mphelper", "oRESIDENT_in_a_failing_event")
+    response = sender_for(app, client).post("plain", xml)
+    assert response.status_code == 200 and "event not recorded (MsgID '77')" in caplog.text
+    assert "oRESIDENT_in_a_failing_event" not in caplog.text
+
+
+def sent_by_45065(db: Database, api: WeChatAPI) -> int:
+    """A campaign WeChat already had (45065): recorded sent, with no msg_id."""
+    campaign_id = due_campaign(db)
+    campaign = get_campaign(db, campaign_id)
+    assert campaign is not None
+    api.mass_send({"msgtype": "text", "text": {"content": TEXT}}, None, campaign.clientmsgid)
+    db["campaigns"].update(campaign_id, {"status": "sending", "claim_until": time.time() - 1})
+    assert send_campaign(db, api, campaign_id, "restarted", SETTINGS) == "sent"
+    return campaign_id
+
+
+def test_a_job_finish_after_a_45065_is_matched_to_the_send_of_the_hour_before(
+    app: Flask, client: FlaskClient, db: Database, api: WeChatAPI
+) -> None:
+    campaign_id = sent_by_45065(db, api)
+    campaign = get_campaign(db, campaign_id)
+    assert campaign is not None and campaign.msg_id == "" and campaign.delivery_unconfirmed
+    response = sender_for(app, client).post("plain", job_finish_xml("1000000001", 95))
+    assert response.status_code == 200
+    campaign = get_campaign(db, campaign_id)
+    assert campaign is not None and (campaign.msg_id, campaign.result_sent) == ("1000000001", 95)
+    assert not campaign.delivery_unconfirmed and db["unmatched_job_results"].count == 0
+
+
+def test_an_unmatchable_45065_send_shows_delivery_unconfirmed(
+    app: Flask, client: FlaskClient, db: Database, api: WeChatAPI
+) -> None:
+    from knowledge.users import create_user
+    from tests.console_support import ACCOUNT_PASSWORD, sign_in, text_of
+
+    first = sent_by_45065(db, api)
+    long_ago = (datetime.now(UTC) - timedelta(hours=2)).isoformat(timespec="seconds")
+    db["campaigns"].update(first, {"sent_at": long_ago})  # outside the hour before the event
+    response = sender_for(app, client).post("plain", job_finish_xml("1000000009"))
+    assert response.status_code == 200 and db["unmatched_job_results"].count == 1
+    campaign = get_campaign(db, first)
+    assert campaign is not None and campaign.delivery_unconfirmed and campaign.msg_id == ""
+    create_user(db, "看报告的编辑", "editor", ACCOUNT_PASSWORD, by="test")
+    staff = app.test_client()
+    sign_in(staff, "看报告的编辑")
+    assert "已发送，送达数未确认" in text_of(staff.get(f"/admin/campaigns/{first}"))
+    assert "已发送，送达数未确认" in text_of(staff.get("/admin/campaigns"))
+    year = campaign.send_at.year
+    assert "已发送，送达数未确认" in text_of(staff.get(f"/admin/report?year={year}"))
+    csv_rows = staff.get(f"/admin/report.csv?year={year}").data.decode("utf-8-sig")
+    assert "已发送，送达数未确认" in csv_rows
+    listed = app.test_cli_runner().invoke(args=["campaigns", "list"]).output
+    assert f"#{first}" in listed and "已发送，送达数未确认" in listed
+
+
+def test_two_45065_sends_in_the_hour_leave_the_event_unmatched(
+    db: Database, api: WeChatAPI
+) -> None:
+    first = sent_by_45065(db, api)
+    db["campaigns"].update(first, {"send_at": "2020-01-01T09:00:00+08:00"})  # free the day
+    second = sent_by_45065(db, api)
+    assert record_job_finish(db, {"MsgID": "5", "Status": "send success"}) is False
+    assert {get_campaign(db, c).delivery_unconfirmed for c in (first, second)} == {True}  # type: ignore[union-attr]
+
+
+def test_a_job_finish_that_came_before_the_45065_is_taken_by_that_send(
+    db: Database, api: WeChatAPI
+) -> None:
+    old = {"msg_id": "1", "result": "{}", "received_at": "2020-01-01T00:00:00+00:00"}
+    db["unmatched_job_results"].insert(old)  # hours before: not this send's
+    assert (
+        record_job_finish(db, {"MsgID": "1000000001", "SentCount": "7", "Status": "send success"})
+        is False
+    )
+    campaign_id = sent_by_45065(db, api)
+    campaign = get_campaign(db, campaign_id)
+    assert campaign is not None and (campaign.msg_id, campaign.result_sent) == ("1000000001", 7)
+    assert [r["msg_id"] for r in db["unmatched_job_results"].rows] == ["1"]
+
+
+def test_two_results_waiting_leave_the_45065_send_unconfirmed(db: Database, api: WeChatAPI) -> None:
+    for msg_id in ("1000000001", "1000000002"):
+        record_job_finish(db, {"MsgID": msg_id, "SentCount": "7", "Status": "send success"})
+    campaign = get_campaign(db, sent_by_45065(db, api))
+    assert campaign is not None and campaign.delivery_unconfirmed
+    assert db["unmatched_job_results"].count == 2

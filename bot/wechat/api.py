@@ -122,12 +122,9 @@ class WeChatAPI:
         payload = {"filter": audience, **message, "send_ignore_reprint": 0}
         return self.call("/cgi-bin/message/mass/sendall", {**payload, "clientmsgid": clientmsgid})
 
-    def mass_preview(
-        self, message: dict[str, Any], openid: str = "", wxname: str = ""
-    ) -> dict[str, Any]:
+    def mass_preview(self, message: dict[str, Any], openid: str) -> dict[str, Any]:
         """Send ``message`` to one staff member's phone (mass/preview); uses no quota."""
-        target = {"touser": openid} if openid else {"towxname": wxname}
-        return self.call("/cgi-bin/message/mass/preview", {**target, **message})
+        return self.call("/cgi-bin/message/mass/preview", {"touser": openid, **message})
 
     def mass_status(self, msg_id: str) -> dict[str, Any]:
         """The state of a mass send (mass/get): ``msg_status`` such as SEND_SUCCESS."""
