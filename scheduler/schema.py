@@ -143,3 +143,23 @@ def previews_name_staff_not_openids(db: Database) -> None:
     db.execute("UPDATE campaign_previews SET target = NULL")
     db["campaign_previews"].create_index(["staff", "at"])
     db["campaign_previews"].create_index(["campaign_id", "at"])
+
+
+@migrations()
+def preview_audit_lines_without_openids(db: Database) -> None:
+    """Audit lines of earlier previews named the raw OpenID or WeChat ID they went to: hide it.
+
+    The audit log is append-only by trigger; this one redaction of personal data lifts the
+    trigger inside the migration's transaction and puts it back unchanged.
+    """
+    marker = "：预览发给 "
+    db.execute("DROP TRIGGER IF EXISTS audit_log_no_update")
+    db.execute(
+        "UPDATE audit_log SET summary = substr(summary, 1, instr(summary, ?) - 1) || ? "
+        "WHERE action = 'preview' AND object_type = 'campaign' AND instr(summary, ?) > 0",
+        [marker, "：预览发给一部手机（微信号已隐去）", marker],
+    )
+    db.execute(
+        "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log "
+        "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
+    )

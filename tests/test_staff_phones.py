@@ -4,6 +4,7 @@ from WeChat to the webhook; the console and CLI name no other recipient."""
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,7 +20,7 @@ from knowledge.audit import list_audit
 from knowledge.staff_phones import binding_code, bound_phone, issue_binding_code
 from knowledge.store import SHANGHAI
 from scheduler.campaigns import create_campaign
-from scheduler.schema import previews_name_staff_not_openids
+from scheduler.schema import preview_audit_lines_without_openids, previews_name_staff_not_openids
 from tests.conftest import TEST_CONFIG
 from tests.console_support import ACCOUNT_OF_ROLE, post_form, text_of
 from tests.webhook_support import (
@@ -180,6 +181,36 @@ def test_the_migration_purges_raw_openids_from_previews(tmp_path: Path) -> None:
     rows = list(db["campaign_previews"].rows)
     assert [row["target"] for row in rows] == [None, None] and len(rows) == 2
     assert "staff" in db["campaign_previews"].columns_dict
+
+
+def test_the_migration_hides_openids_in_earlier_preview_audit_lines(db: Database) -> None:
+    db.conn.execute("DROP TRIGGER audit_log_no_update")
+    db["audit_log"].insert_all(
+        [
+            {
+                "at": "2026-01-01",
+                "actor": "张编辑",
+                "action": "preview",
+                "object_type": "campaign",
+                "object_id": "1",
+                "summary": f"宪法日：预览发给 {RESIDENT}",
+            },
+            {
+                "at": "2026-01-01",
+                "actor": "张编辑",
+                "action": "edit",
+                "object_type": "campaign",
+                "object_id": "1",
+                "summary": "宪法日：修改",
+            },
+        ]
+    )
+    preview_audit_lines_without_openids(db)
+    summaries = [row[0] for row in db.execute("SELECT summary FROM audit_log ORDER BY id")]
+    assert summaries[-2:] == ["宪法日：预览发给一部手机（微信号已隐去）", "宪法日：修改"]
+    assert not any(RESIDENT in summary for summary in summaries)
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        db.execute("UPDATE audit_log SET summary = 'x'")
 
 
 def test_a_code_sent_through_the_api_or_web_chat_binds_nothing(
