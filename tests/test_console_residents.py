@@ -230,7 +230,7 @@ def test_tryout_shows_ranking_band_reason_and_reply_and_records_nothing(
     editor: FlaskClient, db: Database
 ) -> None:
     page = re.sub(r"<[^>]+>", "", text_of(editor.get("/admin/try?q=离婚冷静期多久")))
-    assert "结果：直接回答" in page and "三条都满足" in page
+    assert "结果：直接回答" in page and "达到不必再看语义就直接回答的线" in page
     assert "法律依据：《民法典》第1077条" in page
     page = text_of(editor.get("/admin/try?q=今天天气怎么样"))
     assert "答不了" in page and "低于给选项的线" in page and "12348" in page
