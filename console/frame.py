@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import (
     Blueprint,
@@ -145,6 +145,21 @@ def console_guard() -> Response | None:
     if request.method == "POST":
         csrf.protect()
     return None
+
+
+@bp.route("/<path:unknown>")
+def unknown_page(unknown: str) -> NoReturn:
+    """An address under /admin that no console page has: the console's own 404 page.
+
+    Routing tries every console page first (a path converter alone is the least specific
+    rule), and strangers are sent to sign in before they learn what exists. A page that
+    exists for other methods only (``/admin/logout`` takes POST) still answers 405.
+    """
+    adapter = current_app.create_url_adapter(request)
+    others = set(adapter.allowed_methods() if adapter else ()) - {"GET", "HEAD", "OPTIONS"}
+    if others:
+        abort(405, valid_methods=sorted(others))
+    abort(404)
 
 
 @bp.after_request

@@ -9,6 +9,7 @@ import click
 from flask.cli import AppGroup
 
 from knowledge.db import get_db
+from knowledge.store import local_time
 from knowledge.users import (
     MIN_PASSWORD_LENGTH,
     ROLE_NAMES,
@@ -86,9 +87,9 @@ def enable_command(name: str, by: str) -> None:
 
 @users.command("list")
 def list_command() -> None:
-    """List every account: name, role, whether it is disabled, when it was made."""
+    """List every account: name, role, whether it is disabled, when it was made (Beijing time)."""
     for user in list_users(get_db()):
         state = "已停用" if user.disabled else "正常"
         click.echo(
-            f"{user.name}\t{ROLE_NAMES.get(user.role, user.role)}\t{state}\t{user.created_at}"
+            f"{user.name}\t{ROLE_NAMES.get(user.role, user.role)}\t{state}\t{local_time(user.created_at)}"
         )

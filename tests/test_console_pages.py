@@ -302,6 +302,27 @@ def test_entry_ids_that_are_not_numbers_are_404(staff: FlaskClient) -> None:
     assert staff.get("/admin/entries/-1").status_code == 404
 
 
+@pytest.mark.parametrize("path", ["/admin/no-such-page", "/admin/entries/abc", "/admin/a/b/c"])
+def test_unknown_console_addresses_get_the_consoles_404_page(staff: FlaskClient, path: str) -> None:
+    response = staff.get(path)
+    assert response.status_code == 404
+    page = text_of(response)
+    assert "页面不存在" in page and "返回员工后台" in page
+    assert response.headers["Content-Security-Policy"].startswith("default-src 'none'")
+
+
+def test_a_page_that_takes_only_posts_still_answers_405(staff: FlaskClient) -> None:
+    response = staff.get("/admin/logout")
+    assert response.status_code == 405 and response.headers["Allow"] == "POST"
+
+
+def test_strangers_asking_an_unknown_console_address_are_sent_to_sign_in(
+    client: FlaskClient,
+) -> None:
+    response = client.get("/admin/no-such-page")
+    assert response.status_code == 302 and "/admin/login" in response.headers["Location"]
+
+
 # --- the frame around every page ----------------------------------------------------------
 
 

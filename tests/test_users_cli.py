@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from flask.testing import FlaskCliRunner
@@ -28,7 +29,13 @@ def test_create_from_a_password_file_and_list(
     assert (record.actor, record.action, record.object_id) == ("cli", "create", "审核小刘")
     listed = runner.invoke(args=["users", "list"])
     assert listed.exit_code == 0
-    assert any(line.startswith("审核小刘\t审核人\t正常") for line in listed.output.splitlines())
+    (line,) = [line for line in listed.output.splitlines() if line.startswith("审核小刘\t")]
+    name, role, state, made = line.split("\t")
+    assert (role, state) == ("审核人", "正常")
+    # Beijing time, as everywhere staff read times: the stored UTC stamp shown in UTC+8.
+    stored = db.execute("SELECT created_at FROM users WHERE name = ?", [name]).fetchone()[0]
+    beijing = datetime.fromisoformat(stored).astimezone(timezone(timedelta(hours=8)))
+    assert made == beijing.strftime("%Y-%m-%d %H:%M")
 
 
 def test_create_from_standard_input_and_a_prompt(runner: FlaskCliRunner, db: Database) -> None:
