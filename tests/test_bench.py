@@ -182,6 +182,15 @@ def test_baseline_cutoff_is_the_one_that_suits_it_best() -> None:
     assert figures["handled_right"] == 3 and figures["top1"] == 2
 
 
+def test_entry_checks_benchmark_times_all_three_ways(tmp_path: Path) -> None:
+    stdout, figures = _run("bench.bench_entry_checks", tmp_path, "--step", "100")
+    assert figures["entries"] == len(range(0, len(shipped_knowledge()[0]), 100))
+    for label in ("baseline_rebuild_per_check", "unchanged_entry", "edited_entry"):
+        assert figures[label]["n"] == figures["entries"]
+        assert label in stdout
+    assert "baseline / unchanged at p50" in stdout
+
+
 def test_bench_readme_shows_how_to_run_every_benchmark() -> None:
     readme = (ROOT / "bench" / "README.md").read_text(encoding="utf-8")
     programs = sorted(
