@@ -177,9 +177,14 @@ def days_in(year: int, db: Database | None = None) -> list[PublicityDay]:
     return sorted(days, key=lambda day: (day.start, day.end or day.start, day.name))
 
 
+def last_listed_day(today: date) -> date:
+    """The last day :func:`next_12_months` lists: the day before ``today`` a year later."""
+    return _add_year(today) - timedelta(days=1)
+
+
 def next_12_months(today: date, db: Database | None = None) -> list[PublicityDay]:
     """The publicity days from ``today`` to the same date a year later (windows still open too)."""
-    until = _add_year(today) - timedelta(days=1)
+    until = last_listed_day(today)
     found = [
         day
         for year in (today.year, today.year + 1)
