@@ -65,6 +65,18 @@ def test_the_month_view_shows_a_grid_and_bad_months_are_400(editor: FlaskClient)
         assert refused.status_code == 400 and "2027-04" in text_of(refused)
 
 
+def test_planning_a_day_already_under_way_suggests_a_time_still_ahead(
+    editor: FlaskClient,
+) -> None:
+    started = (datetime.now(SHANGHAI) - timedelta(days=3)).date()
+    page = editor.get(f"/admin/campaigns/new?day=elders_day&date={started}").get_data(True)
+    on = re.search(r'name="date" required value="([\d-]+)"', page)
+    at = re.search(r'name="time" required value="([\d:]+)"', page)
+    assert on and at
+    suggested = datetime.fromisoformat(f"{on[1]}T{at[1]}").replace(tzinfo=SHANGHAI)
+    assert suggested > datetime.now(SHANGHAI)
+
+
 def test_plan_one_fills_in_a_suggested_text_from_published_entries(editor: FlaskClient) -> None:
     year = datetime.now(SHANGHAI).year + 1
     page = text_of(editor.get(f"/admin/campaigns/new?day=elders_day&date={year}-10-08"))
