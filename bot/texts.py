@@ -51,7 +51,7 @@ def human_text(settings: dict[str, str]) -> str:
     return render_placeholders(
         "需要人工帮助，可以：\n"
         "· 拨打12348公共法律服务热线，免费法律咨询\n"
-        "· 联系管委会：{办公室电话}\n"
+        "· 联系{单位名称}：{办公室电话}\n"
         "· 免费人民调解：{调解中心电话}\n"
         "遇到诈骗、人身危险请立即拨打110。",
         settings,

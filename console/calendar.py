@@ -12,7 +12,7 @@ from flask import Blueprint, abort, render_template, request
 from console.access import require_permission
 from knowledge.db import get_db
 from knowledge.store import SHANGHAI
-from scheduler.calendar import PublicityDay, next_12_months
+from scheduler.calendar import PublicityDay, last_listed_day, next_12_months
 from scheduler.campaigns import Campaign, list_campaigns
 
 bp = Blueprint("calendar", __name__, url_prefix="/calendar")
@@ -47,7 +47,7 @@ def overview() -> str:
     campaigns = _campaigns_by_day(days)
     month = request.args.get("month", "")
     if not month:
-        months: dict[str, list[PublicityDay]] = {label: [] for _, label in _month_links(today)}
+        months: dict[str, list[PublicityDay]] = {label: [] for _, label in month_links(today)}
         for day in days:
             shown = max(day.start, today)  # a window already open is listed this month
             months.setdefault(f"{shown.year}年{shown.month}月", []).append(day)
@@ -56,7 +56,7 @@ def overview() -> str:
             months=months,
             campaigns=campaigns,
             today=today,
-            month_links=_month_links(today),
+            month_links=month_links(today),
         )
     match = _MONTH.match(month)
     if not match or not 1 <= int(match[2]) <= 12:
@@ -72,14 +72,16 @@ def overview() -> str:
         days=days,
         campaigns=campaigns,
         today=today,
-        month_links=_month_links(today),
+        month_links=month_links(today),
     )
 
 
-def _month_links(today: date) -> list[tuple[str, str]]:
+def month_links(today: date) -> list[tuple[str, str]]:
+    """A link for every month the list shows: 13 of them unless today is the 1st."""
+    last = last_listed_day(today)
     links = []
     year, month = today.year, today.month
-    for _ in range(12):
+    while (year, month) <= (last.year, last.month):
         links.append((f"{year}-{month:02d}", f"{year}年{month}月"))
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return links

@@ -21,7 +21,7 @@ from console.access import require_permission
 from knowledge.db import get_db
 from knowledge.staff_phones import bound_phone
 from knowledge.store import SHANGHAI
-from scheduler.calendar import find_day
+from scheduler.calendar import find_day, suggested_send_time
 from scheduler.campaign_versions import changes_since_review, contributors, history
 from scheduler.campaigns import (
     EDITABLE,
@@ -106,8 +106,15 @@ def new() -> str:
         day = find_day(db, key, year)
         if day is None:
             abort(404, description=f"没有标识为 {key} 的宣传日")
+        send_at = suggested_send_time(
+            date.fromisoformat(on) if on else day.start, datetime.now(SHANGHAI)
+        )
         form.update(
-            title=day.name, text=suggested_text(db, day), day=key, date=on or day.start.isoformat()
+            title=day.name,
+            text=suggested_text(db, day),
+            day=key,
+            date=send_at.date().isoformat(),
+            time=send_at.strftime("%H:%M"),
         )
     return render_template(
         "console/campaign_form.html", form=form, campaign=None, max_chars=MAX_TEXT_CHARS

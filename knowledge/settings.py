@@ -4,7 +4,7 @@ An answer names a local fact by a placeholder (``{调解中心电话}``). While 
 filled it in, residents read a generic pointer instead, chosen by what the sentence says
 just before the placeholder, so that it reads naturally either way:
 
-- after a label with a colon (``办公时间：{…}``, ``· 联系管委会：{…}``): a whole phrase,
+- after a label with a colon (``办公时间：{…}``, ``· 联系{单位名称}：{…}``): a whole phrase,
   "请拨打12345政务服务便民热线查询";
 - after the word 电话 (``电话{调解中心电话}``): the hotline's number, "电话12348";
 - anywhere else (``拨打{…}咨询``, ``到{…}窗口办理``): a name that fits the sentence,
@@ -45,8 +45,13 @@ class Setting:
 #: setting key → how staff see it and what residents read while it is unset.
 SETTINGS: dict[str, Setting] = {
     "公众号名称": Setting("公众号名称", "本公众号", "本公众号"),
+    # The office's own name says its kind too: a 管委会, a 司法局, a 街道办事处 all run such
+    # accounts, so no answer names one.
+    "单位名称": Setting(
+        "本单位名称（如 某某区司法局、某某街道办事处、某某管委会）", "我们", "我们"
+    ),
     "办公室电话": Setting(
-        "管委会法治工作联系电话",
+        "本单位法治工作联系电话",
         f"{HOTLINE_12345}或{HOTLINE_12348}",
         f"可拨打{HOTLINE_12345}或{HOTLINE_12348}",
         "12345（政务服务便民热线，可转接）",

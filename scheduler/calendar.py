@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from sqlite_utils import Database
 
 from knowledge.audit import record_audit
 from knowledge.db import write
+from knowledge.store import SHANGHAI
 
 DAYS_FILE = Path(__file__).with_name("publicity_days.yaml")
 RULE_KINDS = ("fixed", "nth_weekday", "lunar", "solar_term", "week_of", "window")
@@ -177,9 +178,14 @@ def days_in(year: int, db: Database | None = None) -> list[PublicityDay]:
     return sorted(days, key=lambda day: (day.start, day.end or day.start, day.name))
 
 
+def last_listed_day(today: date) -> date:
+    """The last day :func:`next_12_months` lists: the day before ``today`` a year later."""
+    return _add_year(today) - timedelta(days=1)
+
+
 def next_12_months(today: date, db: Database | None = None) -> list[PublicityDay]:
     """The publicity days from ``today`` to the same date a year later (windows still open too)."""
-    until = _add_year(today) - timedelta(days=1)
+    until = last_listed_day(today)
     found = [
         day
         for year in (today.year, today.year + 1)
@@ -273,3 +279,24 @@ def format_day(day: PublicityDay) -> str:
     if day.end is not None and day.end != day.start:
         when += f"～{day.end.isoformat()}"
     return f"{when}  {day.name}  {day.rule}"
+
+
+#: When a planned campaign goes out unless staff choose otherwise (Beijing time).
+DEFAULT_SEND_TIME = time(9, 0)
+
+
+def suggested_send_time(on: date, now: datetime) -> datetime:
+    """When a campaign planned for the day ``on`` should go out by default (Beijing time).
+
+    ``on`` at 09:00 while that is still ahead; for a day or window already under way, the
+    next whole hour at least 30 minutes from ``now`` — or 09:00 the next morning once that
+    would fall after 21:00, when residents should not be woken by a broadcast.
+    """
+    now = now.astimezone(SHANGHAI)
+    planned = datetime.combine(on, DEFAULT_SEND_TIME, SHANGHAI)
+    if planned > now:
+        return planned
+    soon = (now + timedelta(minutes=90)).replace(minute=0, second=0, microsecond=0)
+    if soon.time() > time(21, 0) or soon.date() > now.date():
+        return datetime.combine(now.date() + timedelta(days=1), DEFAULT_SEND_TIME, SHANGHAI)
+    return soon

@@ -248,12 +248,18 @@ def quota_message(account_type: str, conflicts: list[Campaign]) -> str:
         f"#{c.id}「{c.title}」（{c.send_at.strftime('%Y-%m-%d %H:%M')}，{c.status_name}）"
         for c in conflicts
     )
+    # Only what has not gone out yet can still be cancelled to free the slot.
+    pending = [c for c in conflicts if c.status in ("in_review", "approved")]
     if account_type == "subscription":
-        return f"订阅号每天只能群发一次，这一天已安排了 {named}。请换一天，或先取消它。"
-    return (
-        f"服务号每个自然月只能群发{SERVICE_MONTHLY_SENDS}次，这个月已安排了 {named}。"
-        "请换到下个月，或先取消其中一个。"
-    )
+        way_out = "请换一天，或先取消它。" if pending else "它已发出，请换一天。"
+        return f"订阅号每天只能群发一次，这一天已安排了 {named}。{way_out}"
+    if not pending:
+        way_out = "它们已发出，请换到下个月。"
+    elif len(pending) == len(conflicts):
+        way_out = "请换到下个月，或先取消其中一个。"
+    else:
+        way_out = "请换到下个月，或先取消其中尚未发出的一个。"
+    return f"服务号每个自然月只能群发{SERVICE_MONTHLY_SENDS}次，这个月已安排了 {named}。{way_out}"
 
 
 def _check_quota(db: Database, account_type: str, send_at: datetime, exclude: int | None) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from flask.testing import FlaskCliRunner
@@ -18,6 +18,7 @@ from scheduler.calendar import (
     find_day,
     next_12_months,
     set_window,
+    suggested_send_time,
 )
 from scheduler.suggestions import suggested_text
 
@@ -252,3 +253,27 @@ def test_local_day_and_window_commands(runner: FlaskCliRunner) -> None:
         ]
     )
     assert refused.exit_code == 1 and "不是每年公布日期" in refused.output
+
+
+@pytest.mark.parametrize(
+    ("on", "now", "expected"),
+    [
+        # The day still ahead: its morning.
+        (date(2027, 4, 15), datetime(2027, 4, 1, 20, 0), datetime(2027, 4, 15, 9, 0)),
+        (date(2027, 4, 15), datetime(2027, 4, 15, 8, 0), datetime(2027, 4, 15, 9, 0)),
+        # A window under way (it opened on the 1st): the next whole hour 30–90 minutes on.
+        (date(2026, 12, 1), datetime(2026, 12, 8, 10, 10), datetime(2026, 12, 8, 11, 0)),
+        (date(2026, 12, 1), datetime(2026, 12, 8, 10, 50), datetime(2026, 12, 8, 12, 0)),
+        # Too late in the evening: the next morning.
+        (date(2026, 12, 1), datetime(2026, 12, 8, 20, 0), datetime(2026, 12, 8, 21, 0)),
+        (date(2026, 12, 1), datetime(2026, 12, 8, 20, 40), datetime(2026, 12, 9, 9, 0)),
+        (date(2026, 12, 1), datetime(2026, 12, 8, 23, 30), datetime(2026, 12, 9, 9, 0)),
+    ],
+)
+def test_a_planned_campaign_never_defaults_to_a_time_already_past(
+    on: date, now: datetime, expected: datetime
+) -> None:
+    beijing = timezone(timedelta(hours=8))
+    suggested = suggested_send_time(on, now.replace(tzinfo=beijing))
+    assert suggested == expected.replace(tzinfo=beijing)
+    assert suggested > now.replace(tzinfo=beijing)

@@ -150,6 +150,27 @@ def test_service_quota_is_four_a_calendar_month(staff_db: Database) -> None:
     new(staff_db, next_month, "service")
 
 
+def test_a_quota_refusal_suggests_cancelling_only_what_has_not_gone_out(
+    staff_db: Database,
+) -> None:
+    sent = approved_campaign(staff_db, at(9, 9), title="已发的")
+    staff_db["campaigns"].update(sent, {"status": "sent"})
+    with pytest.raises(CampaignError) as refused:
+        new(staff_db, at(9, 20))
+    assert "已发出，请换一天" in str(refused.value) and "取消" not in str(refused.value)
+    pending = approved_campaign(staff_db, at(10, 9), title="待发的")
+    with pytest.raises(CampaignError, match=f"#{pending}「待发的」.*请换一天，或先取消它"):
+        new(staff_db, at(10, 20))
+    first_of_month = at(70).replace(day=1)
+    ids = [
+        approved_campaign(staff_db, first_of_month + timedelta(days=day), "service")
+        for day in range(4)
+    ]
+    staff_db["campaigns"].update(ids[0], {"status": "sent"})
+    with pytest.raises(CampaignError, match="或先取消其中尚未发出的一个"):
+        new(staff_db, first_of_month + timedelta(days=10), "service")
+
+
 @pytest.fixture
 def wechat() -> Iterator[WeChatStandIn]:
     with WeChatStandIn(TEST_CONFIG["WECHAT_APP_ID"], TEST_CONFIG["WECHAT_APP_SECRET"]) as server:

@@ -312,7 +312,7 @@ def test_settings_take_effect_at_the_next_message(
     assert response.status_code == 302
     assert "已保存：公众号名称、办公室电话" in text_of(admin.get("/admin/settings"))
     asked = client.post("/api/ask", json={"text": "人工", "user": "s1"}).get_json()
-    assert "联系管委会：0538-6000001" in asked["reply"]
+    assert "联系我们：0538-6000001" in asked["reply"]  # the office's name is still unset
     chat = text_of(client.get("/"))
     assert "<title>清河普法</title>" in chat and "本公众号" not in chat
     records = list_audit(db, object_type="setting", limit=5)

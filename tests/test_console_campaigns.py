@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from flask.testing import FlaskClient
 from sqlite_utils import Database
 
+from console.calendar import month_links
 from knowledge.store import SHANGHAI, get_entry
 from scheduler.campaigns import get_campaign, list_campaigns
 from scheduler.sender import record_job_finish
@@ -42,6 +43,17 @@ def test_the_calendar_lists_the_next_12_months_with_plan_links(editor: FlaskClie
     assert 'href="/admin/campaigns/new?day=elders_day&date=' in page
     months = re.findall(r"<h2 id=\"m\d+\">(\d{4}年\d{1,2}月)</h2>", page)
     assert 12 <= len(months) == len(set(months)) <= 13
+    # Every month the list shows has its link to the month's grid, the 13th one included.
+    linked = re.findall(r'href="/admin/calendar\?month=\d{4}-\d\d">(\d{4}年\d{1,2}月)</a>', page)
+    assert linked == months
+
+
+def testmonth_links_cover_the_thirteenth_month_unless_today_is_the_first() -> None:
+    links = month_links(date(2026, 12, 8))
+    assert len(links) == 13 and links[0] == ("2026-12", "2026年12月")
+    assert links[-1] == ("2027-12", "2027年12月")
+    assert [value for value, _ in month_links(date(2027, 1, 1))][-1] == "2027-12"
+    assert len(month_links(date(2027, 1, 1))) == 12
 
 
 def test_the_month_view_shows_a_grid_and_bad_months_are_400(editor: FlaskClient) -> None:
@@ -51,6 +63,18 @@ def test_the_month_view_shows_a_grid_and_bad_months_are_400(editor: FlaskClient)
     for bad in ("2027-13", "april", "2027-4"):
         refused = editor.get(f"/admin/calendar?month={bad}")
         assert refused.status_code == 400 and "2027-04" in text_of(refused)
+
+
+def test_planning_a_day_already_under_way_suggests_a_time_still_ahead(
+    editor: FlaskClient,
+) -> None:
+    started = (datetime.now(SHANGHAI) - timedelta(days=3)).date()
+    page = editor.get(f"/admin/campaigns/new?day=elders_day&date={started}").get_data(True)
+    on = re.search(r'name="date" required value="([\d-]+)"', page)
+    at = re.search(r'name="time" required value="([\d:]+)"', page)
+    assert on and at
+    suggested = datetime.fromisoformat(f"{on[1]}T{at[1]}").replace(tzinfo=SHANGHAI)
+    assert suggested > datetime.now(SHANGHAI)
 
 
 def test_plan_one_fills_in_a_suggested_text_from_published_entries(editor: FlaskClient) -> None:
