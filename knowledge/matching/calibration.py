@@ -343,6 +343,21 @@ def _best_within_caps(
     return None if best is None else best[1]
 
 
+def _best_semantic(
+    table: _Table,
+    trial: Thresholds,
+    candidates: list[SemanticThresholds],
+    max_wrong: float,
+    max_out_of_scope: float,
+) -> SemanticThresholds | None:
+    """Of ``candidates`` (semantic rules on top of ``trial``), the one that answers the most
+    within both caps (the first of equals); None when none keeps them."""
+    found = _best_within_caps(
+        table, [replace(trial, semantic=rules) for rules in candidates], max_wrong, max_out_of_scope
+    )
+    return None if found is None else found.semantic
+
+
 def _choose_semantic(
     table: _Table,
     observations: Sequence[Observation],
@@ -362,10 +377,11 @@ def _choose_semantic(
         rules = SemanticThresholds(0.0, 0.0, 0.0, 0.0, lexical_agrees, 2.0)
         trial = replace(chosen, semantic=rules)
         for _ in range(2):
-            fused = _best_within_caps(
+            fused = _best_semantic(
                 table,
+                trial,
                 [
-                    replace(trial, semantic=replace(rules, answer=_r(a), lead=_r(lead)))
+                    replace(rules, answer=_r(a), lead=_r(lead))
                     for a, lead in itertools.product(FUSED_ANSWERS, FUSED_LEADS)
                 ],
                 max_wrong,
@@ -373,18 +389,20 @@ def _choose_semantic(
             )
             if fused is None:
                 break
-            assert fused.semantic is not None
-            rules = fused.semantic
-            cosine = _best_within_caps(
-                table,
-                [
-                    replace(trial, semantic=replace(rules, cosine=_r(c), cosine_lead=_r(lead)))
-                    for c, lead in itertools.product(COSINES, COSINE_LEADS)
-                ],
-                max_wrong,
-                max_out_of_scope,
+            rules = fused
+            rules = (
+                _best_semantic(
+                    table,
+                    trial,
+                    [
+                        replace(rules, cosine=_r(c), cosine_lead=_r(lead))
+                        for c, lead in itertools.product(COSINES, COSINE_LEADS)
+                    ],
+                    max_wrong,
+                    max_out_of_scope,
+                )
+                or rules
             )
-            rules = cosine.semantic if cosine is not None and cosine.semantic else rules
             trial = replace(trial, semantic=rules)
         correct = table.figures(trial)[0]
         if best is None or correct > best[0]:
@@ -394,13 +412,14 @@ def _choose_semantic(
     chosen = best[1]
     rules = chosen.semantic
     assert rules is not None
-    sure = _best_within_caps(
+    sure = _best_semantic(
         table,
-        [replace(chosen, semantic=replace(rules, sure_lead=_r(lead))) for lead in SURE_LEADS],
+        chosen,
+        [replace(rules, sure_lead=_r(lead)) for lead in SURE_LEADS],
         max_wrong,
         max_out_of_scope,
     )
-    return measure(observations, sure or chosen)
+    return measure(observations, replace(chosen, semantic=sure) if sure else chosen)
 
 
 def _r(value: float) -> float:
